@@ -60,7 +60,11 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(secret: &SecretString, audience: &str, issuer: Option<&str>) -> anyhow::Result<Self> {
+    pub fn new(
+        secret: &SecretString,
+        audience: &str,
+        issuer: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
         validation.set_audience(&[audience]);
@@ -78,10 +82,11 @@ impl Authenticator {
     /// Verifies `Authorization: Bearer <jwt>`.
     pub fn verify(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         let token = bearer_token(headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let data = jsonwebtoken::decode::<serde_json::Value>(token, &self.key, &self.validation).map_err(|e| {
-            tracing::debug!(reason = ?e.kind(), "token rejected");
-            ApiError::Unauthorized("invalid or expired token")
-        })?;
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, &self.key, &self.validation)
+            .map_err(|e| {
+                tracing::debug!(reason = ?e.kind(), "token rejected");
+                ApiError::Unauthorized("invalid or expired token")
+            })?;
         let claims: Claims = serde_json::from_value(data.claims.clone())
             .map_err(|_| ApiError::Unauthorized("invalid token claims"))?;
         let role = match claims.role.as_deref() {
@@ -90,7 +95,10 @@ impl Authenticator {
             Some(_) => return Err(ApiError::Unauthorized("token role not allowed")),
         };
         let user_id = match claims.sub.as_deref() {
-            Some(sub) => Some(Uuid::parse_str(sub).map_err(|_| ApiError::Unauthorized("token subject is not a UUID"))?),
+            Some(sub) => Some(
+                Uuid::parse_str(sub)
+                    .map_err(|_| ApiError::Unauthorized("token subject is not a UUID"))?,
+            ),
             None if role == CallerRole::ServiceRole => None,
             None => return Err(ApiError::Unauthorized("token has no subject")),
         };
@@ -99,12 +107,19 @@ impl Authenticator {
         if let serde_json::Value::Object(map) = &mut claims {
             map.insert("role".into(), role.as_str().into());
         }
-        Ok(Caller { user_id, role, claims })
+        Ok(Caller {
+            user_id,
+            role,
+            claims,
+        })
     }
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(lambda_http::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(lambda_http::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -113,7 +128,11 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// Signs an HS256 token. For the dev command, tests and benches only:
 /// production tokens come from the identity provider.
 pub fn mint_hs256(secret: &str, claims: &serde_json::Value) -> anyhow::Result<String> {
-    Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())?)?)
+    Ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes())?,
+    )?)
 }
 
 /// Seconds since the Unix epoch, for `exp` / `iat` claims.
@@ -135,7 +154,10 @@ mod tests {
 
     fn headers(token: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
+        h.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+        );
         h
     }
 
@@ -162,18 +184,33 @@ mod tests {
 
     #[test]
     fn a_missing_header_or_other_scheme_is_unauthorized() {
-        assert!(matches!(authn().verify(&HeaderMap::new()), Err(ApiError::Unauthorized(_))));
+        assert!(matches!(
+            authn().verify(&HeaderMap::new()),
+            Err(ApiError::Unauthorized(_))
+        ));
         let mut h = HeaderMap::new();
-        h.insert("authorization", HeaderValue::from_static("Basic dXNlcjpwYXNz"));
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("Basic dXNlcjpwYXNz"),
+        );
         assert!(matches!(authn().verify(&h), Err(ApiError::Unauthorized(_))));
     }
 
     #[test]
     fn tampered_expired_wrong_audience_and_unsigned_tokens_are_unauthorized() {
-        let wrong_key = mint_hs256("another-secret-another-secret!!", &claims(json!({}))).expect("mint");
-        let expired = mint_hs256(SECRET, &claims(json!({"exp": now_secs() - LEEWAY_SECS - 60}))).expect("mint");
+        let wrong_key =
+            mint_hs256("another-secret-another-secret!!", &claims(json!({}))).expect("mint");
+        let expired = mint_hs256(
+            SECRET,
+            &claims(json!({"exp": now_secs() - LEEWAY_SECS - 60})),
+        )
+        .expect("mint");
         let wrong_aud = mint_hs256(SECRET, &claims(json!({"aud": "other"}))).expect("mint");
-        let no_aud = mint_hs256(SECRET, &json!({"sub": Uuid::new_v4().to_string(), "exp": now_secs() + 60})).expect("mint");
+        let no_aud = mint_hs256(
+            SECRET,
+            &json!({"sub": Uuid::new_v4().to_string(), "exp": now_secs() + 60}),
+        )
+        .expect("mint");
         let bad_sub = mint_hs256(SECRET, &claims(json!({"sub": "not-a-uuid"}))).expect("mint");
         let bad_role = mint_hs256(SECRET, &claims(json!({"role": "postgres"}))).expect("mint");
         // alg "none": header {"alg":"none","typ":"JWT"}, same claims, empty signature.
@@ -190,7 +227,10 @@ mod tests {
             ("alg none", &unsigned),
             ("garbage", "abc.def.ghi"),
         ] {
-            assert!(matches!(verify(t), Err(ApiError::Unauthorized(_))), "{name} was accepted");
+            assert!(
+                matches!(verify(t), Err(ApiError::Unauthorized(_))),
+                "{name} was accepted"
+            );
         }
     }
 
@@ -202,7 +242,12 @@ mod tests {
 
     #[test]
     fn the_issuer_is_checked_when_configured() {
-        let a = Authenticator::new(&SecretString::from(SECRET), "authenticated", Some("https://issuer")).expect("key");
+        let a = Authenticator::new(
+            &SecretString::from(SECRET),
+            "authenticated",
+            Some("https://issuer"),
+        )
+        .expect("key");
         let right = mint_hs256(SECRET, &claims(json!({"iss": "https://issuer"}))).expect("mint");
         let wrong = mint_hs256(SECRET, &claims(json!({"iss": "https://evil"}))).expect("mint");
         let none = mint_hs256(SECRET, &claims(json!({}))).expect("mint");
@@ -213,7 +258,11 @@ mod tests {
 
     #[test]
     fn a_service_token_may_omit_the_subject() {
-        let t = mint_hs256(SECRET, &json!({"aud": "authenticated", "role": "service_role", "exp": now_secs() + 60})).expect("mint");
+        let t = mint_hs256(
+            SECRET,
+            &json!({"aud": "authenticated", "role": "service_role", "exp": now_secs() + 60}),
+        )
+        .expect("mint");
         let caller = verify(&t).expect("service token");
         assert_eq!(caller.role, CallerRole::ServiceRole);
         assert!(caller.user_id.is_none());

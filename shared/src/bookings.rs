@@ -35,9 +35,12 @@ impl Booking {
             user_name: row.try_get(4)?,
             user_email: row.try_get(5)?,
             status: row.try_get(6)?,
-            created_at: row.try_get::<_, OffsetDateTime>(7)?.to_offset(time::UtcOffset::UTC),
-            updated_at: row.try_get::<_, OffsetDateTime>(8)?.to_offset(time::UtcOffset::UTC),
+            created_at: row
+                .try_get::<_, OffsetDateTime>(7)?
+                .to_offset(time::UtcOffset::UTC),
+            updated_at: row
+                .try_get::<_, OffsetDateTime>(8)?
+                .to_offset(time::UtcOffset::UTC),
         })
     }
 }
-

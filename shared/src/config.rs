@@ -38,8 +38,12 @@ impl JwtSource {
         match self {
             Self::Value(v) => Ok(v.clone()),
             Self::Secret { arn } => {
-                let secrets = secrets.context("JWT_SECRET_ARN set but Secrets Manager client missing")?;
-                let raw = secrets.get_string(arn).await.context("reading JWT_SECRET_ARN")?;
+                let secrets =
+                    secrets.context("JWT_SECRET_ARN set but Secrets Manager client missing")?;
+                let raw = secrets
+                    .get_string(arn)
+                    .await
+                    .context("reading JWT_SECRET_ARN")?;
                 let value = match serde_json::from_str::<serde_json::Value>(raw.expose_secret()) {
                     Ok(serde_json::Value::Object(map)) => match map.get("jwt_secret") {
                         Some(serde_json::Value::String(s)) => SecretString::from(s.clone()),
@@ -113,7 +117,8 @@ impl Config {
     }
 
     pub fn needs_secrets_manager(&self) -> bool {
-        matches!(self.database, DatabaseSource::Secret { .. }) || matches!(self.jwt, JwtSource::Secret { .. })
+        matches!(self.database, DatabaseSource::Secret { .. })
+            || matches!(self.jwt, JwtSource::Secret { .. })
     }
 }
 
@@ -122,19 +127,31 @@ mod tests {
     use super::*;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
     }
 
     #[test]
     fn a_missing_database_setting_names_the_variables() {
-        let err = cfg(&[("JWT_SECRET", "s")]).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("DATABASE_URL") && err.contains("DB_SECRET_ARN"), "{err}");
+        let err = cfg(&[("JWT_SECRET", "s")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("DATABASE_URL") && err.contains("DB_SECRET_ARN"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_missing_jwt_setting_names_the_variables() {
-        let err = cfg(&[("DATABASE_URL", "postgres://x")]).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = cfg(&[("DATABASE_URL", "postgres://x")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("JWT_SECRET"), "{err}");
     }
 
@@ -144,18 +161,28 @@ mod tests {
         assert_eq!(c.jwt_audience, "authenticated");
         assert_eq!(c.statement_timeout, Duration::from_millis(5000));
         assert!(c.jwt_issuer.is_none());
-        let err = cfg(&[("DATABASE_URL", "postgres://x"), ("JWT_SECRET", "s"), ("STATEMENT_TIMEOUT_MS", "soon")])
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = cfg(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("JWT_SECRET", "s"),
+            ("STATEMENT_TIMEOUT_MS", "soon"),
+        ])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(err.contains("STATEMENT_TIMEOUT_MS"), "{err}");
     }
 
     #[test]
     fn the_secret_arn_is_used_when_no_url_is_given() {
-        let c = cfg(&[("DB_SECRET_ARN", "arn:db"), ("DB_POOLER_HOST", "proxy"), ("JWT_SECRET_ARN", "arn:jwt")])
-            .expect("config");
-        assert!(matches!(c.database, DatabaseSource::Secret { ref arn, ref pooler_host, .. } if arn == "arn:db" && pooler_host.as_deref() == Some("proxy")));
+        let c = cfg(&[
+            ("DB_SECRET_ARN", "arn:db"),
+            ("DB_POOLER_HOST", "proxy"),
+            ("JWT_SECRET_ARN", "arn:jwt"),
+        ])
+        .expect("config");
+        assert!(
+            matches!(c.database, DatabaseSource::Secret { ref arn, ref pooler_host, .. } if arn == "arn:db" && pooler_host.as_deref() == Some("proxy"))
+        );
         assert!(c.needs_secrets_manager());
     }
 }

@@ -48,7 +48,10 @@ pub enum DbError {
     Timeout,
     /// The database refused the statement.
     #[error("database error {code}{}", constraint.as_deref().map(|c| format!(" on {c}")).unwrap_or_default())]
-    Sql { code: String, constraint: Option<String> },
+    Sql {
+        code: String,
+        constraint: Option<String>,
+    },
     #[error(transparent)]
     Other(anyhow::Error),
 }
@@ -66,7 +69,10 @@ impl DbError {
             if class == "08" || class == "53" || code.code().starts_with("57P") {
                 return Self::Unavailable("the database connection failed");
             }
-            return Self::Sql { code: code.code().to_owned(), constraint: db.constraint().map(str::to_owned) };
+            return Self::Sql {
+                code: code.code().to_owned(),
+                constraint: db.constraint().map(str::to_owned),
+            };
         }
         if e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) {
             return Self::Unavailable("the database connection closed");
@@ -95,10 +101,15 @@ impl From<DbError> for ApiError {
             DbError::Timeout => ApiError::Unavailable("statement timed out"),
             DbError::Sql { code, .. } => match code.as_str() {
                 "42501" => ApiError::Forbidden,
-                "23505" => ApiError::Conflict { slug: "conflict", detail: "the resource already exists".into() },
+                "23505" => ApiError::Conflict {
+                    slug: "conflict",
+                    detail: "the resource already exists".into(),
+                },
                 // Serialization failure and deadlock: safe to retry.
                 "40001" | "40P01" => ApiError::Unavailable("transaction conflict"),
-                c if c.starts_with("22") => ApiError::invalid_field("body", "a value is out of range or malformed"),
+                c if c.starts_with("22") => {
+                    ApiError::invalid_field("body", "a value is out of range or malformed")
+                }
                 c if c.starts_with("23") => ApiError::Unprocessable {
                     slug: "constraint-violation",
                     detail: "the request breaks a data rule".into(),
@@ -150,9 +161,13 @@ impl Db {
             application_name: function,
             source: config.database.clone(),
             secrets,
-            statement_timeout_ms: i32::try_from(config.statement_timeout.as_millis()).unwrap_or(i32::MAX),
+            statement_timeout_ms: i32::try_from(config.statement_timeout.as_millis())
+                .unwrap_or(i32::MAX),
             connect_timeout: config.connect_timeout,
-            conn: Mutex::new(Conn { client: None, settings: None }),
+            conn: Mutex::new(Conn {
+                client: None,
+                settings: None,
+            }),
         }
     }
 
@@ -182,7 +197,11 @@ impl Db {
         let mut conn = self.conn.lock().await;
         let client = self.client(&mut conn).await?;
         let timeout = self.statement_timeout_ms;
-        let auth_params: [Param<'_>; 3] = [(claims, Type::JSONB), (&tenant, Type::UUID), (&timeout, Type::INT4)];
+        let auth_params: [Param<'_>; 3] = [
+            (claims, Type::JSONB),
+            (&tenant, Type::UUID),
+            (&timeout, Type::INT4),
+        ];
         let (begin, auth, main, commit) = tokio::join!(
             client.batch_execute("BEGIN"),
             client.query_typed("SELECT app.begin_request($1, $2, $3)", &auth_params),
@@ -203,7 +222,11 @@ impl Db {
                     .first()
                     .and_then(|r| r.try_get::<_, String>(0).ok())
                     .unwrap_or_default();
-                Ok(TxOutput { member_role, rows, elapsed: started.elapsed() })
+                Ok(TxOutput {
+                    member_role,
+                    rows,
+                    elapsed: started.elapsed(),
+                })
             }
             Err(e) => {
                 let err = DbError::from_pg(&e);
@@ -243,13 +266,17 @@ impl Db {
             })?;
             conn.client = Some(client);
         }
-        conn.client.as_ref().ok_or(DbError::Unavailable("no connection"))
+        conn.client
+            .as_ref()
+            .ok_or(DbError::Unavailable("no connection"))
     }
 
     async fn connect(&self, conn: &mut Conn, refresh: bool) -> Result<Client, ConnectError> {
         let settings = match conn.settings.as_ref() {
             Some(s) if !refresh => s,
-            _ => conn.settings.insert(self.settings().await.map_err(ConnectError::Setup)?),
+            _ => conn
+                .settings
+                .insert(self.settings().await.map_err(ConnectError::Setup)?),
         };
         connect_with(settings).await
     }
@@ -260,11 +287,22 @@ impl Db {
                 .expose_secret()
                 .parse::<tokio_postgres::Config>()
                 .context("DATABASE_URL is not a valid connection string")?,
-            DatabaseSource::Secret { arn, pooler_host, pooler_port } => {
-                let secrets = self.secrets.as_ref().context("Secrets Manager client missing")?;
-                let raw: SecretString = secrets.get_string(arn).await.context("reading DB_SECRET_ARN")?;
-                let s: RdsSecret = serde_json::from_str(raw.expose_secret())
-                    .context("DB_SECRET_ARN is not RDS secret JSON (username, password, host, port, dbname)")?;
+            DatabaseSource::Secret {
+                arn,
+                pooler_host,
+                pooler_port,
+            } => {
+                let secrets = self
+                    .secrets
+                    .as_ref()
+                    .context("Secrets Manager client missing")?;
+                let raw: SecretString = secrets
+                    .get_string(arn)
+                    .await
+                    .context("reading DB_SECRET_ARN")?;
+                let s: RdsSecret = serde_json::from_str(raw.expose_secret()).context(
+                    "DB_SECRET_ARN is not RDS secret JSON (username, password, host, port, dbname)",
+                )?;
                 let mut cfg = tokio_postgres::Config::new();
                 cfg.user(&s.username)
                     .password(&s.password)
@@ -299,10 +337,13 @@ async fn connect_with(settings: &tokio_postgres::Config) -> Result<Client, Conne
     cfg.ssl_mode(SslMode::Require);
     // native-tls verifies the certificate chain against the system roots and
     // the host name; tokio-postgres itself checks neither.
-    let connector = native_tls::TlsConnector::builder()
-        .build()
-        .map_err(|e| ConnectError::Setup(anyhow::Error::new(e).context("building the TLS connector")))?;
-    let (client, connection) = cfg.connect(MakeTlsConnector::new(connector)).await.map_err(ConnectError::Pg)?;
+    let connector = native_tls::TlsConnector::builder().build().map_err(|e| {
+        ConnectError::Setup(anyhow::Error::new(e).context("building the TLS connector"))
+    })?;
+    let (client, connection) = cfg
+        .connect(MakeTlsConnector::new(connector))
+        .await
+        .map_err(ConnectError::Pg)?;
     tokio::spawn(drive(connection));
     Ok(client)
 }
@@ -321,13 +362,17 @@ where
 fn is_loopback(cfg: &tokio_postgres::Config) -> bool {
     !cfg.get_hosts().is_empty()
         && cfg.get_hosts().iter().all(|h| match h {
-            Host::Tcp(name) => name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+            Host::Tcp(name) => {
+                name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            }
             Host::Unix(_) => true,
         })
 }
 
 fn is_auth_failure(e: &tokio_postgres::Error) -> bool {
-    e.code().is_some_and(|c| *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION)
+    e.code().is_some_and(|c| {
+        *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+    })
 }
 
 #[cfg(test)]

@@ -15,14 +15,20 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid request")]
-    Invalid { detail: String, errors: Vec<FieldError> },
+    Invalid {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
     #[error("forbidden")]
@@ -38,7 +44,11 @@ pub enum ApiError {
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("unprocessable: {slug}")]
-    Unprocessable { slug: &'static str, detail: String, errors: Vec<FieldError> },
+    Unprocessable {
+        slug: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     /// The database (or another dependency) cannot answer now; retrying later may work.
     #[error("unavailable: {0}")]
     Unavailable(&'static str),
@@ -70,7 +80,10 @@ impl ApiError {
 
     /// 400 with the given field errors.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        Self::Invalid { detail: "the request body is not valid".into(), errors }
+        Self::Invalid {
+            detail: "the request body is not valid".into(),
+            errors,
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -123,9 +136,9 @@ impl ApiError {
 
     fn detail(&self) -> String {
         match self {
-            Self::Invalid { detail, .. } | Self::Conflict { detail, .. } | Self::Unprocessable { detail, .. } => {
-                detail.clone()
-            }
+            Self::Invalid { detail, .. }
+            | Self::Conflict { detail, .. }
+            | Self::Unprocessable { detail, .. } => detail.clone(),
             Self::Unauthorized(_) => "a valid bearer token is required".into(),
             Self::Forbidden => "you may not do this in this tenant".into(),
             Self::NotFound(what) => format!("{what} not found"),
@@ -133,7 +146,9 @@ impl ApiError {
             Self::PayloadTooLarge { limit } => format!("the request body exceeds {limit} bytes"),
             Self::UnsupportedMediaType => "send the body as application/json".into(),
             Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
-            Self::Internal(_) => "an unexpected error occurred; quote the request_id when reporting it".into(),
+            Self::Internal(_) => {
+                "an unexpected error occurred; quote the request_id when reporting it".into()
+            }
         }
     }
 
@@ -160,7 +175,9 @@ impl ApiError {
             .header(header::CONTENT_TYPE, "application/problem+json");
         match self {
             Self::Unauthorized(_) => builder = builder.header(header::WWW_AUTHENTICATE, "Bearer"),
-            Self::Unavailable(_) => builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()),
+            Self::Unavailable(_) => {
+                builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())
+            }
             Self::MethodNotAllowed => builder = builder.header(header::ALLOW, "POST"),
             _ => {}
         }
@@ -185,7 +202,10 @@ mod tests {
 
     #[test]
     fn an_invalid_request_lists_each_field() {
-        let e = ApiError::invalid(vec![FieldError::new("a", "x"), FieldError::new("b[1].c", "y")]);
+        let e = ApiError::invalid(vec![
+            FieldError::new("a", "x"),
+            FieldError::new("b[1].c", "y"),
+        ]);
         let r = e.to_response("req-1");
         assert_eq!(r.status(), 400);
         assert_eq!(r.headers()["content-type"], "application/problem+json");
@@ -204,7 +224,10 @@ mod tests {
             _ => String::new(),
         };
         assert_eq!(r.status(), 500);
-        assert!(!text.contains("hunter2") && !text.contains("db.internal"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("db.internal"),
+            "{text}"
+        );
         assert!(body_json(&r).get("errors").is_none());
     }
 

@@ -47,7 +47,11 @@ impl<'a> Invocation<'a> {
 
     /// 405 unless the request uses `method` (function URLs accept any method).
     pub fn require_method(&self, req: &Request, method: Method) -> Result<(), ApiError> {
-        if req.method() == method { Ok(()) } else { Err(ApiError::MethodNotAllowed) }
+        if req.method() == method {
+            Ok(())
+        } else {
+            Err(ApiError::MethodNotAllowed)
+        }
     }
 
     /// Verifies the bearer token (401 on any failure).
@@ -73,7 +77,11 @@ impl<'a> Invocation<'a> {
         params: &[Param<'_>],
     ) -> Result<TxOutput, ApiError> {
         let started = Instant::now();
-        let result = self.state.db.tenant_tx(&caller.claims, tenant, sql, params).await;
+        let result = self
+            .state
+            .db
+            .tenant_tx(&caller.claims, tenant, sql, params)
+            .await;
         self.db_time += started.elapsed();
         result.map_err(ApiError::from)
     }
@@ -127,7 +135,11 @@ pub fn path_param(req: &Request, name: &str, after: &str) -> Option<String> {
         return Some(v.to_owned());
     }
     let path = req.raw_http_path();
-    let path = if path.is_empty() { req.uri().path() } else { path };
+    let path = if path.is_empty() {
+        req.uri().path()
+    } else {
+        path
+    };
     let mut segments = path.split('/');
     segments.by_ref().find(|s| *s == after)?;
     segments.next().filter(|s| !s.is_empty()).map(str::to_owned)
@@ -143,10 +155,19 @@ fn body_bytes(req: &Request) -> &[u8] {
 }
 
 fn is_json(req: &Request) -> bool {
-    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -163,6 +184,10 @@ pub fn json_body<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, 
     }
     if !is_json(req) {
         return Err(ApiError::UnsupportedMediaType);
+    }
+    // serde would read a struct from an array too; a body is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid_field("body", "must be a JSON object"));
     }
     parse_json(bytes)
 }
@@ -206,10 +231,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Turns serde's message into a field name and a message without values.
 fn describe(path: &str, msg: &str) -> (String, String) {
     let join = |name: &str| {
-        if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") }
+        if path == "." || path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
     };
     let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
-    let field = if path == "." || path.is_empty() { "body".to_owned() } else { path.to_owned() };
+    let field = if path == "." || path.is_empty() {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
     if let Some(rest) = msg.strip_prefix("missing field ") {
         let name = quoted(rest).unwrap_or_default();
         return (join(&name), "is required".into());
@@ -219,7 +252,11 @@ fn describe(path: &str, msg: &str) -> (String, String) {
         return (field, "is not a known field".into());
     }
     if let Some((_, expected)) = msg.split_once(", expected ") {
-        let what = if msg.starts_with("invalid type") { "wrong type" } else { "invalid value" };
+        let what = if msg.starts_with("invalid type") {
+            "wrong type"
+        } else {
+            "invalid value"
+        };
         return (field, format!("{what}: expected {expected}"));
     }
     if msg.starts_with("duplicate field") {
@@ -229,7 +266,10 @@ fn describe(path: &str, msg: &str) -> (String, String) {
 }
 
 /// A JSON response with `status`.
-pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Result<Response<Body>, ApiError> {
+pub fn json_response<T: Serialize>(
+    status: StatusCode,
+    body: &T,
+) -> Result<Response<Body>, ApiError> {
     let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.into()))?;
     Response::builder()
         .status(status)
@@ -247,7 +287,12 @@ impl Checks {
         Self::default()
     }
 
-    pub fn check(&mut self, ok: bool, field: impl Into<String>, message: impl Into<String>) -> &mut Self {
+    pub fn check(
+        &mut self,
+        ok: bool,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> &mut Self {
         if !ok {
             self.0.push(FieldError::new(field, message));
         }
@@ -259,21 +304,32 @@ impl Checks {
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) -> &mut Self {
         let len = value.trim().chars().count();
         if len < min || len > max {
-            self.0.push(FieldError::new(field, format!("must be {min} to {max} characters")));
+            self.0.push(FieldError::new(
+                field,
+                format!("must be {min} to {max} characters"),
+            ));
         } else if value.chars().any(is_forbidden_char) {
-            self.0.push(FieldError::new(field, "must not contain control or bidirectional-override characters"));
+            self.0.push(FieldError::new(
+                field,
+                "must not contain control or bidirectional-override characters",
+            ));
         }
         self
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::invalid(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(self.0))
+        }
     }
 }
 
 /// Control characters and the bidirectional overrides used to disguise text.
 pub fn is_forbidden_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
 }
 
 /// A pragmatic e-mail check: one `@`, a non-empty local part, a dotted
@@ -320,17 +376,23 @@ mod tests {
 
     fn field_of(r: Result<Body2, ApiError>) -> (String, String) {
         match r {
-            Err(ApiError::Invalid { errors, .. }) => (errors[0].field.clone(), errors[0].message.clone()),
+            Err(ApiError::Invalid { errors, .. }) => {
+                (errors[0].field.clone(), errors[0].message.clone())
+            }
             other => panic!("expected invalid, got {other:?}"),
         }
     }
 
     #[test]
     fn errors_name_the_field_by_its_path() {
-        let (f, m) = field_of(parse_json(br#"{"name":"a","items":[{"sku":"x","quantity":1},{"sku":"y","quantity":"2"}]}"#));
+        let (f, m) = field_of(parse_json(
+            br#"{"name":"a","items":[{"sku":"x","quantity":1},{"sku":"y","quantity":"2"}]}"#,
+        ));
         assert_eq!(f, "items[1].quantity");
         assert!(m.starts_with("wrong type"), "{m}");
-        let (f, m) = field_of(parse_json(br#"{"name":"a","items":[{"sku":"x","quantity":1,"price":"0.01"}]}"#));
+        let (f, m) = field_of(parse_json(
+            br#"{"name":"a","items":[{"sku":"x","quantity":1,"price":"0.01"}]}"#,
+        ));
         assert_eq!(f, "items[0].price");
         assert_eq!(m, "is not a known field");
         let (f, m) = field_of(parse_json(br#"{"items":[]}"#));
@@ -350,7 +412,16 @@ mod tests {
     fn emails_are_checked_pragmatically() {
         assert!(is_email("ada@example.com"));
         assert!(is_email("a.b+c@mail.example.co.uk"));
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "ada@exa mple.com", "ada@-x.com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@exa mple.com",
+            "ada@-x.com",
+            "a@b@c.com",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
@@ -358,7 +429,10 @@ mod tests {
     #[test]
     fn text_checks_refuse_control_and_bidi_characters() {
         let mut c = Checks::new();
-        c.text("a", "ok name", 1, 10).text("b", "", 1, 10).text("c", "x\u{0000}y", 1, 10).text("d", "\u{202E}abc", 1, 10);
+        c.text("a", "ok name", 1, 10)
+            .text("b", "", 1, 10)
+            .text("c", "x\u{0000}y", 1, 10)
+            .text("d", "\u{202E}abc", 1, 10);
         match c.finish() {
             Err(ApiError::Invalid { errors, .. }) => {
                 let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();

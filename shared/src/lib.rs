@@ -38,7 +38,11 @@ impl AppState {
         let config = Arc::new(config);
         let secrets = secrets::Secrets::new_if_needed(&config).await;
         let jwt_secret = config.jwt.resolve(secrets.as_ref()).await?;
-        let auth = auth::Authenticator::new(&jwt_secret, &config.jwt_audience, config.jwt_issuer.as_deref())?;
+        let auth = auth::Authenticator::new(
+            &jwt_secret,
+            &config.jwt_audience,
+            config.jwt_issuer.as_deref(),
+        )?;
         let db = db::Db::new(function, &config, secrets);
         // Connect at init so the first request does not pay for it; a failure
         // here is not fatal (the database may be restarting): the first
@@ -46,7 +50,12 @@ impl AppState {
         if let Err(e) = db.warm_up().await {
             tracing::warn!(function, error = %e, "database not reachable at init; will retry per request");
         }
-        Ok(Self { function, config, auth, db })
+        Ok(Self {
+            function,
+            config,
+            auth,
+            db,
+        })
     }
 
     /// Starts the bookkeeping of one request (see [`Invocation`]).

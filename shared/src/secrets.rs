@@ -17,7 +17,9 @@ impl Secrets {
             return None;
         }
         let sdk = aws_config::load_from_env().await;
-        Some(Self { client: aws_sdk_secretsmanager::Client::new(&sdk) })
+        Some(Self {
+            client: aws_sdk_secretsmanager::Client::new(&sdk),
+        })
     }
 
     pub async fn get_string(&self, arn: &str) -> Result<SecretString> {

@@ -10,10 +10,10 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::http::{Checks, DEFAULT_BODY_LIMIT, is_email, json_body, json_response};
 use shared::bookings::Booking;
-use shared::{ApiError, AppState, Invocation};
 use shared::db::Type;
+use shared::http::{Checks, DEFAULT_BODY_LIMIT, is_email, json_body, json_response};
+use shared::{ApiError, AppState, Invocation};
 
 pub const FUNCTION: &str = "book";
 
@@ -30,7 +30,11 @@ impl BookRequest {
         let mut c = Checks::new();
         c.text("slot_id", &self.slot_id, 1, 200)
             .text("user_name", &self.user_name, 1, 200)
-            .check(is_email(self.user_email.trim()), "user_email", "must be an e-mail address");
+            .check(
+                is_email(self.user_email.trim()),
+                "user_email",
+                "must be an e-mail address",
+            );
         c.finish()
     }
 }
@@ -53,7 +57,11 @@ async fn book(inv: &mut Invocation<'_>, req: &Request) -> Result<Response<Body>,
     let body: BookRequest = json_body(req, DEFAULT_BODY_LIMIT)?;
     body.validate()?;
     let user_id = caller.require_user()?;
-    let (slot, name, email) = (body.slot_id.trim(), body.user_name.trim(), body.user_email.trim());
+    let (slot, name, email) = (
+        body.slot_id.trim(),
+        body.user_name.trim(),
+        body.user_email.trim(),
+    );
     let out = inv
         .tenant_tx(
             &caller,

@@ -4,5 +4,8 @@ use lambda_http::{Error, run, service_fn};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let state = shared::AppState::init(book::FUNCTION, shared::Config::from_env()?).await?;
-    run(service_fn(|req| async { Ok::<_, Error>(book::handler(&state, req).await) })).await
+    run(service_fn(|req| async {
+        Ok::<_, Error>(book::handler(&state, req).await)
+    }))
+    .await
 }

@@ -8,10 +8,10 @@
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use shared::http::{DEFAULT_BODY_LIMIT, empty_body, json_response, path_param};
 use shared::bookings::{BOOKING_COLUMNS, Booking};
-use shared::{ApiError, AppState, Invocation};
 use shared::db::Type;
+use shared::http::{DEFAULT_BODY_LIMIT, empty_body, json_response, path_param};
+use shared::{ApiError, AppState, Invocation};
 use uuid::Uuid;
 
 pub const FUNCTION: &str = "cancel";
@@ -34,7 +34,12 @@ async fn cancel(inv: &mut Invocation<'_>, req: &Request) -> Result<Response<Body
         "UPDATE public.bookings SET status = 'cancelled' WHERE id = $1 AND tenant_id = $2 RETURNING {BOOKING_COLUMNS}"
     );
     let out = inv
-        .tenant_tx(&caller, Some(tenant), &sql, &[(&booking_id, Type::UUID), (&tenant, Type::UUID)])
+        .tenant_tx(
+            &caller,
+            Some(tenant),
+            &sql,
+            &[(&booking_id, Type::UUID), (&tenant, Type::UUID)],
+        )
         .await?;
     let row = out.rows.first().ok_or(ApiError::NotFound("booking"))?;
     let booking = Booking::from_row(row).map_err(|e| ApiError::Internal(e.into()))?;

@@ -10,9 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use sqlx::Connection;
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::postgres::PgConnection;
-use sqlx::Connection;
 
 /// `migrations/` at the workspace root, unless `MIGRATIONS_DIR` says otherwise.
 pub fn default_dir() -> PathBuf {
@@ -38,10 +38,22 @@ async fn connect(url: &str) -> Result<PgConnection> {
 pub async fn up(url: &str, dir: &Path) -> Result<Vec<i64>> {
     let migrator = load(dir).await?;
     let mut conn = connect(url).await?;
-    let before = applied(&mut conn, &migrator).await?;
-    migrator.run(&mut conn).await.context("applying migrations")?;
-    let after = applied(&mut conn, &migrator).await?;
-    Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    // Hold the migrator's advisory lock across our own reads too, so that two
+    // concurrent runs do not race to create the history table. The lock is
+    // re-entrant: sqlx's own lock/unlock inside `run` nests within ours.
+    conn.lock().await?;
+    let result = async {
+        let before = applied(&mut conn, &migrator).await?;
+        migrator
+            .run(&mut conn)
+            .await
+            .context("applying migrations")?;
+        let after = applied(&mut conn, &migrator).await?;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+    .await;
+    conn.unlock().await?;
+    result
 }
 
 /// Reverts the newest `steps` applied migrations (all of them with `None`).
@@ -49,19 +61,29 @@ pub async fn up(url: &str, dir: &Path) -> Result<Vec<i64>> {
 pub async fn down(url: &str, dir: &Path, steps: Option<usize>) -> Result<Vec<i64>> {
     let migrator = load(dir).await?;
     let mut conn = connect(url).await?;
-    let before = applied(&mut conn, &migrator).await?;
-    let target = match steps {
-        None => 0,
-        Some(0) => return Ok(Vec::new()),
-        // Revert everything newer than the (steps+1)-th newest applied version.
-        Some(n) => before.iter().rev().nth(n).copied().unwrap_or(0),
-    };
-    migrator
-        .undo(&mut conn, target)
-        .await
-        .context("reverting migrations")?;
-    let after = applied(&mut conn, &migrator).await?;
-    Ok(before.into_iter().rev().filter(|v| !after.contains(v)).collect())
+    conn.lock().await?;
+    let result = async {
+        let before = applied(&mut conn, &migrator).await?;
+        let target = match steps {
+            None => 0,
+            Some(0) => return Ok(Vec::new()),
+            // Revert everything newer than the (steps+1)-th newest applied version.
+            Some(n) => before.iter().rev().nth(n).copied().unwrap_or(0),
+        };
+        migrator
+            .undo(&mut conn, target)
+            .await
+            .context("reverting migrations")?;
+        let after = applied(&mut conn, &migrator).await?;
+        Ok(before
+            .into_iter()
+            .rev()
+            .filter(|v| !after.contains(v))
+            .collect())
+    }
+    .await;
+    conn.unlock().await?;
+    result
 }
 
 /// One line per migration file: version, description, applied or pending,
@@ -75,7 +97,10 @@ pub async fn status(url: &str, dir: &Path) -> Result<Vec<String>> {
         .await
         .context("reading the migration history")?;
     let mut lines = Vec::new();
-    for m in migrator.iter().filter(|m| m.migration_type.is_up_migration()) {
+    for m in migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+    {
         let state = match applied.iter().find(|a| a.version == m.version) {
             None => "pending",
             Some(a) if a.checksum == m.checksum => "applied",
@@ -85,7 +110,10 @@ pub async fn status(url: &str, dir: &Path) -> Result<Vec<String>> {
     }
     for a in &applied {
         if !migrator.version_exists(a.version) {
-            lines.push(format!("{:04} {:<24} applied, FILE MISSING", a.version, "?"));
+            lines.push(format!(
+                "{:04} {:<24} applied, FILE MISSING",
+                a.version, "?"
+            ));
         }
     }
     Ok(lines)

@@ -9,7 +9,12 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let url = std::env::var("DATABASE_URL").context("DATABASE_URL must be set")?;
     let dir = migrate::default_dir();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["up"] => {
             let applied = migrate::up(&url, &dir).await?;
             if applied.is_empty() {

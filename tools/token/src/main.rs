@@ -19,7 +19,9 @@ fn main() -> Result<()> {
             "--role" => role = value()?,
             "--ttl-secs" => ttl = value()?.parse().context("--ttl-secs must be a number")?,
             "--email" => email = Some(value()?),
-            _ => bail!("usage: token --sub UUID [--role authenticated|service_role] [--ttl-secs N] [--email E]"),
+            _ => bail!(
+                "usage: token --sub UUID [--role authenticated|service_role] [--ttl-secs N] [--email E]"
+            ),
         }
     }
     if role != "authenticated" && role != "service_role" {

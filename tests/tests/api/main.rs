@@ -1,0 +1,7 @@
+//! One integration-test binary (see tests/src/lib.rs for the harness).
+
+mod auth;
+mod bookings;
+mod migrations;
+mod rls;
+mod secrets;
