@@ -7,6 +7,8 @@
 //! `TEST_ADMIN_URL` (direct superuser URL), `TEST_POOLER_URL` (PgBouncer,
 //! no database name), `TEST_TEMPLATE_DB` (the migrated template).
 
+pub mod proxy;
+
 use std::path::PathBuf;
 
 use lambda_http::{Body, Request, Response};
@@ -117,7 +119,11 @@ impl TestDb {
 
     /// A function's state as Lambda would build it, connected through PgBouncer.
     pub async fn state(&self, function: &'static str) -> AppState {
-        let url = self.pooler_url();
+        self.state_with_url(function, self.pooler_url()).await
+    }
+
+    /// A function's state connected to `url` (a proxy in front of PgBouncer, say).
+    pub async fn state_with_url(&self, function: &'static str, url: String) -> AppState {
         let config = Config::from_lookup(|name| match name {
             "DATABASE_URL" => Some(url.clone()),
             "JWT_SECRET" => Some(JWT_SECRET.to_owned()),

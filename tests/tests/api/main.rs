@@ -4,4 +4,5 @@ mod auth;
 mod bookings;
 mod migrations;
 mod rls;
+mod round_trips;
 mod secrets;
