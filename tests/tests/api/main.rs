@@ -3,6 +3,7 @@
 mod auth;
 mod bookings;
 mod migrations;
+mod resilience;
 mod rls;
 mod round_trips;
 mod secrets;
