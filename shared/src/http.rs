@@ -50,7 +50,7 @@ impl<'a> Invocation<'a> {
         if req.method() == method {
             Ok(())
         } else {
-            Err(ApiError::MethodNotAllowed)
+            Err(ApiError::MethodNotAllowed(method))
         }
     }
 
@@ -93,7 +93,7 @@ impl<'a> Invocation<'a> {
         let db_ms = self.db_time.as_secs_f64() * 1000.0;
         let tenant = self.tenant.map(|t| t.to_string()).unwrap_or_default();
         let function = self.state.function;
-        match outcome {
+        let response = match outcome {
             Ok(resp) => {
                 tracing::info!(request_id = %self.request_id, function, tenant, status = resp.status().as_u16(), latency_ms, db_ms, "invocation");
                 resp
@@ -109,7 +109,14 @@ impl<'a> Invocation<'a> {
                 }
                 resp
             }
-        }
+        };
+        crate::telemetry::emit_invocation_metrics(
+            function,
+            response.status().as_u16(),
+            latency_ms,
+            db_ms,
+        );
+        response
     }
 }
 
