@@ -171,6 +171,13 @@ impl Db {
         }
     }
 
+    /// How long to wait for a transaction's answers: the statement timeout
+    /// plus a margin for the round trip.
+    fn answer_timeout(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.statement_timeout_ms).unwrap_or(5000))
+            + Duration::from_secs(1)
+    }
+
     /// Opens the connection now rather than on the first request.
     pub async fn warm_up(&self) -> Result<(), DbError> {
         let mut conn = self.conn.lock().await;
@@ -202,12 +209,25 @@ impl Db {
             (&tenant, Type::UUID),
             (&timeout, Type::INT4),
         ];
-        let (begin, auth, main, commit) = tokio::join!(
-            client.batch_execute("BEGIN"),
-            client.query_typed("SELECT app.begin_request($1, $2, $3)", &auth_params),
-            client.query_typed(sql, params),
-            client.batch_execute("COMMIT"),
-        );
+        let pipelined = async {
+            tokio::join!(
+                client.batch_execute("BEGIN"),
+                client.query_typed("SELECT app.begin_request($1, $2, $3)", &auth_params),
+                client.query_typed(sql, params),
+                client.batch_execute("COMMIT"),
+            )
+        };
+        // `statement_timeout` bounds a slow statement; this bounds a silent
+        // database (a pooler waiting for a server that is restarting), so the
+        // caller gets a 503 well before the Lambda timeout. The connection's
+        // state is then unknown, so it is dropped and reopened next time.
+        let Ok((begin, auth, main, commit)) =
+            tokio::time::timeout(self.answer_timeout(), pipelined).await
+        else {
+            conn.client = None;
+            tracing::warn!("database did not answer in time; dropping the connection");
+            return Err(DbError::Unavailable("the database did not answer in time"));
+        };
         // The first failure in wire order is the cause; later ones are its echo.
         let outcome = (|| {
             begin?;
@@ -278,7 +298,11 @@ impl Db {
                 .settings
                 .insert(self.settings().await.map_err(ConnectError::Setup)?),
         };
-        connect_with(settings).await
+        // connect_timeout covers the TCP connect only; this covers the startup
+        // and authentication exchange too (a pooler may stall there).
+        tokio::time::timeout(self.connect_timeout, connect_with(settings))
+            .await
+            .unwrap_or_else(|_| Err(ConnectError::Setup(anyhow::anyhow!("connecting timed out"))))
     }
 
     async fn settings(&self) -> anyhow::Result<tokio_postgres::Config> {
