@@ -9,6 +9,7 @@
 
 pub mod proxy;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use lambda_http::{Body, Request, Response};
@@ -39,6 +40,17 @@ pub fn admin_url() -> String {
 
 pub fn pooler_base() -> String {
     env_or("TEST_POOLER_URL", "postgres://postgres@127.0.0.1:6432")
+}
+
+/// PgBouncer's socket address, for proxies placed in front of it.
+pub fn pooler_addr() -> SocketAddr {
+    let cfg: tokio_postgres::Config = pooler_base().parse().expect("TEST_POOLER_URL");
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(6432);
+    format!("{host}:{port}").parse().expect("pooler address")
 }
 
 fn template() -> String {
@@ -124,10 +136,24 @@ impl TestDb {
 
     /// A function's state connected to `url` (a proxy in front of PgBouncer, say).
     pub async fn state_with_url(&self, function: &'static str, url: String) -> AppState {
+        self.state_with_env(function, url, &[]).await
+    }
+
+    /// A function's state connected to `url`, with extra environment
+    /// variables (e.g. `STATEMENT_TIMEOUT_MS`).
+    pub async fn state_with_env(
+        &self,
+        function: &'static str,
+        url: String,
+        extra: &[(&str, &str)],
+    ) -> AppState {
         let config = Config::from_lookup(|name| match name {
             "DATABASE_URL" => Some(url.clone()),
             "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
-            _ => None,
+            _ => extra
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned()),
         })
         .expect("config");
         AppState::init(function, config).await.expect("state")

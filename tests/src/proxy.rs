@@ -20,6 +20,7 @@ const SERVER_SPOKE: u8 = 2;
 pub struct RoundTripProxy {
     pub addr: SocketAddr,
     round_trips: Arc<AtomicUsize>,
+    held: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl RoundTripProxy {
@@ -29,18 +30,32 @@ impl RoundTripProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy addr");
         let round_trips = Arc::new(AtomicUsize::new(0));
+        let (held, _) = tokio::sync::watch::channel(false);
+        let held = Arc::new(held);
         let counter = round_trips.clone();
+        let hold = held.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let counter = counter.clone();
+                let hold = hold.subscribe();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
-                        pipe(client, server, counter, delay).await;
+                        pipe(client, server, counter, delay, hold).await;
                     }
                 });
             }
         });
-        Self { addr, round_trips }
+        Self {
+            addr,
+            round_trips,
+            held,
+        }
+    }
+
+    /// While held, client bytes are kept back: the server looks silent, as
+    /// a pooler waiting for a restarting database does.
+    pub fn hold(&self, on: bool) {
+        self.held.send_replace(on);
     }
 
     pub fn round_trips(&self) -> usize {
@@ -52,7 +67,13 @@ impl RoundTripProxy {
     }
 }
 
-async fn pipe(client: TcpStream, server: TcpStream, counter: Arc<AtomicUsize>, delay: Duration) {
+async fn pipe(
+    client: TcpStream,
+    server: TcpStream,
+    counter: Arc<AtomicUsize>,
+    delay: Duration,
+    mut hold: tokio::sync::watch::Receiver<bool>,
+) {
     // Without this, Nagle's algorithm holds back our small writes for the
     // peer's delayed ACK (40 ms on Linux) and the figures measure that instead.
     let _ = client.set_nodelay(true);
@@ -85,6 +106,9 @@ async fn pipe(client: TcpStream, server: TcpStream, counter: Arc<AtomicUsize>, d
     let write_up = async move {
         while let Some((due, chunk)) = rx.recv().await {
             tokio::time::sleep_until(due).await;
+            if hold.wait_for(|held| !held).await.is_err() {
+                break;
+            }
             if sw.write_all(&chunk).await.is_err() {
                 break;
             }

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use integration_tests::{TestDb, assert_problem, body_json, event, status, token};
+use integration_tests::proxy::RoundTripProxy;
+use integration_tests::{TestDb, assert_problem, body_json, event, pooler_addr, status, token};
 
 #[tokio::test]
 async fn an_unreachable_database_is_503_with_retry_after() {
@@ -54,4 +55,54 @@ async fn a_connection_terminated_between_invocations_is_reopened() {
     });
     let second = book::handler(&state, req).await;
     assert_eq!(status(&second), 201, "{}", body_json(&second));
+}
+
+#[tokio::test]
+async fn a_statement_over_the_timeout_is_503_and_the_connection_stays_usable() {
+    let db = TestDb::new().await;
+    let t = db.tenant().await;
+    let state = db
+        .state_with_env(
+            book::FUNCTION,
+            db.pooler_url(),
+            &[("STATEMENT_TIMEOUT_MS", "300")],
+        )
+        .await;
+    // Another session holds the table, so the INSERT waits until statement_timeout cancels it.
+    let blocker = db.admin().await;
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock");
+    let resp = book::handler(&state, event("book", t.id, None, &token(t.member), |_| {})).await;
+    assert_problem(&resp, 503, "unavailable");
+    assert_eq!(resp.headers()["retry-after"], "1");
+    blocker.batch_execute("ROLLBACK").await.expect("unlock");
+    let resp = book::handler(&state, event("book", t.id, None, &token(t.member), |_| {})).await;
+    assert_eq!(status(&resp), 201, "{}", body_json(&resp));
+}
+
+#[tokio::test]
+async fn a_silent_database_is_503_and_the_next_request_reconnects() {
+    let db = TestDb::new().await;
+    let t = db.tenant().await;
+    let proxy = RoundTripProxy::start(pooler_addr(), Duration::ZERO).await;
+    let url = format!("postgres://postgres@{}/{}", proxy.addr, db.name);
+    let state = db
+        .state_with_env(book::FUNCTION, url, &[("STATEMENT_TIMEOUT_MS", "300")])
+        .await;
+    let slot = |s: &str| {
+        let body =
+            serde_json::json!({"slot_id": s, "user_name": "Ada", "user_email": "ada@example.com"});
+        event("book", t.id, None, &token(t.member), move |e| {
+            integration_tests::set_body(e, &body)
+        })
+    };
+    assert_eq!(status(&book::handler(&state, slot("before")).await), 201);
+    proxy.hold(true);
+    let resp = book::handler(&state, slot("during")).await;
+    assert_problem(&resp, 503, "unavailable");
+    proxy.hold(false);
+    let resp = book::handler(&state, slot("after")).await;
+    assert_eq!(status(&resp), 201, "{}", body_json(&resp));
 }

@@ -1,23 +1,12 @@
 //! One network round trip per invocation: counted on the wire by a proxy
 //! between the function and PgBouncer.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use integration_tests::proxy::RoundTripProxy;
-use integration_tests::{TestDb, body_json, event, pooler_base, set_body, status, token};
+use integration_tests::{TestDb, body_json, event, pooler_addr, set_body, status, token};
 use serde_json::json;
 use uuid::Uuid;
-
-fn pooler_addr() -> SocketAddr {
-    let cfg: tokio_postgres::Config = pooler_base().parse().expect("TEST_POOLER_URL");
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".to_owned(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(6432);
-    format!("{host}:{port}").parse().expect("pooler address")
-}
 
 #[tokio::test]
 async fn book_and_cancel_each_take_one_round_trip() {
