@@ -24,6 +24,15 @@ pub const EVENT_TENANT: &str = "11111111-1111-4111-8111-111111111111";
 pub const EVENT_BOOKING: &str = "00000000-0000-4000-8000-000000000001";
 pub const EVENT_TOKEN: &str = "REPLACE_WITH_MEMBER_TOKEN";
 
+/// Values the tests send that must never reach a log line: passwords, patient
+/// names and e-mails, PHI. Tests that send other such values add them here.
+pub const SENSITIVE_SAMPLES: &[&str] = &[
+    "unused-with-trust-auth",
+    "Ada Patient",
+    "ada@example.com",
+    "eve@example.com",
+];
+
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
         .ok()
@@ -85,6 +94,33 @@ pub async fn connect(url: &str) -> Client {
     client
 }
 
+/// Sends the functions' logs, as JSON lines like in Lambda, to the file
+/// named by `TEST_LOG_FILE` (set by scripts/test.sh), so that a later check
+/// can prove no token, secret or PHI value was ever logged. Once per process.
+fn capture_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let Some(path) = std::env::var_os("TEST_LOG_FILE") else {
+            return;
+        };
+        let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        else {
+            return;
+        };
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    });
+}
+
 /// One test's database. Dropped (with FORCE) when the value is dropped.
 pub struct TestDb {
     pub name: String,
@@ -102,6 +138,7 @@ impl TestDb {
     }
 
     async fn create(template: Option<&str>) -> Self {
+        capture_logs();
         let name = format!("t_{}", Uuid::new_v4().simple());
         let admin = connect(&admin_url()).await;
         let sql = match template {
