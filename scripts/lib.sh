@@ -22,6 +22,12 @@
 # cleanup           stop the services this process started or reused from an
 #                   earlier script run, unless another live script still uses them.
 # stop_services     stop every service the scripts started that nobody uses.
+# ensure_sam_tools lint|build   sam, cfn-lint and the cfn-lint-serverless rules
+#                   (for `build` also cargo-lambda beside sam) on PATH, else
+#                   pip-installed together into .tools/venv.
+# lint_template [FILE]   cfn-lint, sam validate --lint and the serverless rules
+#                   (offline) on FILE (default template.yaml).
+# check_bootstrap_libs FILE...   fail unless each ELF needs only glibc's libraries.
 #
 # Services started here are recorded under $LAMBDA_STATE_DIR
 # (default ${TMPDIR:-/tmp}/lambda-services-<uid>): one directory per service
@@ -114,6 +120,89 @@ _py_tool() {
     [[ -x $venv/bin/$bin ]] || die "$spec did not install $bin"
     case ":$PATH:" in *":$venv/bin:"*) ;; *) export PATH=$venv/bin:$PATH ;; esac
     printf '%s\n' "$venv/bin/$bin"
+}
+
+# ------------------------------------------------------- SAM and linters --
+
+# Offline and quiet: no telemetry, a region for tools that insist on one.
+_sam_env() {
+    export SAM_CLI_TELEMETRY=0
+    export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}
+}
+
+# Are sam, cfn-lint with the serverless rules (and cargo-lambda from sam's
+# Python environment, for `sam build`) usable as found on PATH?
+_sam_tools_usable() {
+    local mode=$1 sam lambda
+    sam=$(command -v sam 2>/dev/null) || return 1
+    command -v cfn-lint >/dev/null 2>&1 || return 1
+    cfn-lint --list-rules -a cfn_lint_serverless.rules 2>/dev/null | grep -q '^ES6000' || return 1
+    if [[ $mode == build ]]; then
+        # `sam build` runs cargo-lambda, which finds zig through the Python
+        # environment it was installed into: it must be sam's.
+        lambda=$(command -v cargo-lambda 2>/dev/null) || return 1
+        [[ $(dirname "$sam") == "$(dirname "$lambda")" ]] || return 1
+    fi
+}
+
+ensure_sam_tools() {
+    local mode=${1:?ensure_sam_tools lint|build} venv=$LIB_ROOT/.tools/venv
+    local specs=('aws-sam-cli>=1.170' 'cfn-lint>=1.58' 'cfn-lint-serverless>=0.3.6')
+    _sam_env
+    _sam_tools_usable "$mode" && return 0
+    [[ $mode == build ]] && specs+=('cargo-lambda>=1.9')
+    if [[ ! -x $venv/bin/python ]]; then
+        command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
+        log "creating Python venv $venv"
+        if ! python3 -m venv "$venv" >&2; then
+            rm -rf "$venv"
+            apt_install python3-venv
+            python3 -m venv "$venv" >&2 || die "python3 -m venv failed"
+        fi
+    fi
+    log "pip install ${specs[*]} (into $venv)"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${specs[@]}" >&2 ||
+        die "pip install ${specs[*]} failed"
+    case ":$PATH:" in *":$venv/bin:"*) ;; *) export PATH=$venv/bin:$PATH ;; esac
+    hash -r
+    _sam_tools_usable "$mode" || die "sam, cfn-lint or cfn-lint-serverless (and for builds cargo-lambda) not usable after installing them into $venv"
+}
+
+lint_template() {
+    local template=${1:-template.yaml}
+    ensure_sam_tools lint
+    log "cfn-lint $template"
+    cfn-lint "$template" || die "cfn-lint found problems in $template"
+    log "sam validate --lint --template $template"
+    sam validate --lint --template "$template" >&2 || die "sam validate --lint failed for $template"
+    log "cfn-lint $template -a cfn_lint_serverless.rules"
+    cfn-lint "$template" -a cfn_lint_serverless.rules ||
+        die "serverless rules found problems in $template (fix them, or suppress one with a reason in the resource's Metadata)"
+}
+
+# glibc's own libraries, the dynamic loader and libgcc_s (GCC's unwinder,
+# part of every glibc system image, provided.al2023 included).
+_GLIBC_LIBS_RE='^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1|libresolv\.so\.2|libgcc_s\.so\.1|ld-linux-(aarch64|x86-64)\.so\.[12])$'
+
+check_bootstrap_libs() {
+    command -v readelf >/dev/null 2>&1 || apt_install binutils
+    local f lib status=0
+    local -a libs bad
+    for f in "$@"; do
+        [[ -f $f ]] || die "no such binary: $f"
+        mapfile -t libs < <(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+        bad=()
+        for lib in "${libs[@]}"; do
+            [[ $lib =~ $_GLIBC_LIBS_RE ]] || bad+=("$lib")
+        done
+        if ((${#bad[@]})); then
+            warn "$f needs shared libraries beyond glibc: ${bad[*]}"
+            status=1
+        else
+            log "$f: $(du -h "$f" | cut -f1), needs only: ${libs[*]:-nothing}"
+        fi
+    done
+    return "$status"
 }
 
 _port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

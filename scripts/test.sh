@@ -3,7 +3,10 @@
 #
 #   scripts/test.sh [extra cargo test args, e.g. -p book, or -- --nocapture]
 #
-# 1. cargo fmt --check, cargo clippy -D warnings
+# 1. cargo fmt --check, cargo clippy -D warnings; the SAM template's lints:
+#    cfn-lint, sam validate --lint, cfn-lint -a cfn_lint_serverless.rules
+#    (offline; sam/cfn-lint pip-installed into .tools/venv when missing), and
+#    readelf on Lambda binaries already built by scripts/sam-build.sh, if any
 # 2. Postgres: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 #    if it answers, else a throwaway cluster on 127.0.0.1:55432
 # 3. PgBouncer (transaction pooling) on 127.0.0.1:6432, any database name forwarded
@@ -51,6 +54,17 @@ cargo fmt --all --check
 
 log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+# The deployment template (building the release arm64 binaries is too slow
+# for every run: scripts/sam-build.sh builds them and checks them the same way).
+lint_template template.yaml
+mapfile -t bootstraps < <(find "$ROOT/.aws-sam/build" -name bootstrap -type f 2>/dev/null | sort)
+if ((${#bootstraps[@]})); then
+    log "readelf -d on the Lambda binaries of the last sam build (.aws-sam/build)"
+    check_bootstrap_libs "${bootstraps[@]}" || die "a Lambda binary needs a shared library beyond glibc"
+else
+    log "no .aws-sam/build binaries: skipping readelf (scripts/sam-build.sh builds and checks them)"
+fi
 
 ensure_postgres
 ensure_pgbouncer

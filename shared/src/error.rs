@@ -35,8 +35,9 @@ pub enum ApiError {
     Forbidden,
     #[error("not found")]
     NotFound(&'static str),
+    /// 405; carries the method the route accepts, sent back as `Allow`.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(lambda_http::http::Method),
     #[error("conflict: {slug}")]
     Conflict { slug: &'static str, detail: String },
     #[error("payload too large")]
@@ -92,7 +93,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -109,7 +110,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not-found",
-            Self::MethodNotAllowed => "method-not-allowed",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::Conflict { slug, .. } | Self::Unprocessable { slug, .. } => slug,
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
@@ -124,7 +125,7 @@ impl ApiError {
             Self::Unauthorized(_) => "Unauthorized",
             Self::Forbidden => "Forbidden",
             Self::NotFound(_) => "Not found",
-            Self::MethodNotAllowed => "Method not allowed",
+            Self::MethodNotAllowed(_) => "Method not allowed",
             Self::Conflict { .. } => "Conflict",
             Self::PayloadTooLarge { .. } => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
@@ -142,7 +143,7 @@ impl ApiError {
             Self::Unauthorized(_) => "a valid bearer token is required".into(),
             Self::Forbidden => "you may not do this in this tenant".into(),
             Self::NotFound(what) => format!("{what} not found"),
-            Self::MethodNotAllowed => "this route does not accept that method".into(),
+            Self::MethodNotAllowed(_) => "this route does not accept that method".into(),
             Self::PayloadTooLarge { limit } => format!("the request body exceeds {limit} bytes"),
             Self::UnsupportedMediaType => "send the body as application/json".into(),
             Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
@@ -178,7 +179,9 @@ impl ApiError {
             Self::Unavailable(_) => {
                 builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())
             }
-            Self::MethodNotAllowed => builder = builder.header(header::ALLOW, "POST"),
+            Self::MethodNotAllowed(allow) => {
+                builder = builder.header(header::ALLOW, allow.as_str())
+            }
             _ => {}
         }
         builder.body(Body::Text(body)).unwrap_or_else(|_| {
@@ -239,5 +242,12 @@ mod tests {
         let r = ApiError::Unavailable("db down").to_response("r");
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()["retry-after"], "1");
+    }
+
+    #[test]
+    fn method_not_allowed_names_the_accepted_method() {
+        let r = ApiError::MethodNotAllowed(lambda_http::http::Method::PUT).to_response("r");
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "PUT");
     }
 }

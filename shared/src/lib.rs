@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod bookings;
+pub mod commerce;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -2,8 +2,15 @@
 
 mod auth;
 mod bookings;
+mod checkout;
+mod metrics;
 mod migrations;
+mod partitions;
+mod phi;
+mod products;
 mod resilience;
 mod rls;
 mod round_trips;
+mod routes;
+mod score;
 mod secrets;
