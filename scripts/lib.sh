@@ -133,10 +133,13 @@ _sam_env() {
 # Are sam, cfn-lint with the serverless rules (and cargo-lambda from sam's
 # Python environment, for `sam build`) usable as found on PATH?
 _sam_tools_usable() {
-    local mode=$1 sam lambda
+    local mode=$1 sam lambda rules
     sam=$(command -v sam 2>/dev/null) || return 1
     command -v cfn-lint >/dev/null 2>&1 || return 1
-    cfn-lint --list-rules -a cfn_lint_serverless.rules 2>/dev/null | grep -q '^ES6000' || return 1
+    # Not `cfn-lint ... | grep -q`: under pipefail, grep closing the pipe early
+    # fails the pipeline.
+    rules=$(cfn-lint --list-rules -a cfn_lint_serverless.rules 2>/dev/null) || return 1
+    [[ $rules == *ES6000* ]] || return 1
     if [[ $mode == build ]]; then
         # `sam build` runs cargo-lambda, which finds zig through the Python
         # environment it was installed into: it must be sam's.

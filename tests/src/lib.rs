@@ -343,3 +343,29 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The number of rows of every table in `public` (a partitioned table counts
+/// its partitions' rows once, under the parent), read through `db` (an admin
+/// connection): compare two snapshots to prove that nothing was written.
+pub async fn row_counts(db: &Client) -> std::collections::BTreeMap<String, i64> {
+    let tables = db
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("tables");
+    let mut counts = std::collections::BTreeMap::new();
+    for t in tables {
+        let name: String = t.get(0);
+        let n: i64 = db
+            .query_one(&format!("SELECT count(*) FROM public.\"{name}\""), &[])
+            .await
+            .expect("count")
+            .get(0);
+        counts.insert(name, n);
+    }
+    counts
+}

@@ -10,8 +10,10 @@
 //! [`Db`] the HTTP functions use; an advisory transaction lock inside it
 //! makes overlapping runs safe, and every run is idempotent.
 //!
-//! Returns (and logs) `{"created": [...], "existing": [...], "moved_rows": n}`;
-//! with retention configured, also `"detached"` or `"dropped"`.
+//! Returns (and logs) `{"created": [...], "existing": [...], "moved_rows": n,
+//! "purged_idempotency_keys": n}`; with retention configured, also
+//! `"detached"` or `"dropped"`. The same run clears expired checkout
+//! idempotency keys (migration 0004), the other daily housekeeping job.
 //!
 //! Environment (besides the database settings of [`shared::Config`]):
 //! - `PARTITION_MONTHS_AHEAD`: default for scheduled runs and for direct
@@ -147,6 +149,11 @@ pub struct Report {
     pub detached: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dropped: Option<Vec<String>>,
+    /// Expired checkout idempotency keys cleared by the same daily run
+    /// (`app.purge_expired_idempotency_keys`, migration 0004), so that keys
+    /// of users who never return do not pile up.
+    #[serde(default)]
+    pub purged_idempotency_keys: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +234,7 @@ pub async fn handler(db: &Db, settings: &Settings, event: Value) -> Result<Repor
             created = ?r.created,
             existing = ?r.existing,
             moved_rows = r.moved_rows,
+            purged_idempotency_keys = r.purged_idempotency_keys,
             detached = ?r.detached,
             dropped = ?r.dropped,
             "partitions ensured"
@@ -236,7 +244,10 @@ pub async fn handler(db: &Db, settings: &Settings, event: Value) -> Result<Repor
     outcome
 }
 
-const ENSURE: &str = "SELECT app.ensure_metric_partitions($1, $2, $3, $4)";
+// The daily maintenance run: partitions, and everyone's expired idempotency
+// keys (one batch; a backlog larger than a batch is finished on later days).
+const ENSURE: &str = "SELECT app.ensure_metric_partitions($1, $2, $3, $4) \
+     || jsonb_build_object('purged_idempotency_keys', app.purge_expired_idempotency_keys())";
 
 /// One run, as `service_role`, in one transaction. `now` replaces the
 /// clock for the month computation (tests use it to cross a year end);

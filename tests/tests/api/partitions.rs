@@ -120,6 +120,7 @@ async fn a_first_run_creates_and_a_second_reports_existing() {
             moved_rows: 0,
             detached: None,
             dropped: None,
+            purged_idempotency_keys: 0,
         }
     );
     assert_eq!(
@@ -377,4 +378,44 @@ async fn retention_retires_old_months_only_when_configured() {
         .get(0);
     assert_eq!(gone, None, "drop removes the table");
     assert!(bound_of(&db, "analytics_metrics_2037_05").await.is_some());
+}
+
+#[tokio::test]
+async fn the_daily_run_also_clears_expired_checkout_idempotency_keys() {
+    let db = TestDb::new().await;
+    let t = db.tenant().await;
+    let admin = db.admin().await;
+    for (key, expires) in [
+        ("old-key", "now() - interval '1 hour'"),
+        ("live-key", "now() + interval '1 hour'"),
+    ] {
+        admin
+            .execute(
+                &format!(
+                    "INSERT INTO orders (order_id, tenant_id, user_id, items, total, status,
+                                         idempotency_key, request_hash, idempotency_expires_at)
+                     VALUES ('ord_' || $1, $2, $3, '[]', 1.00, 'pending', $1, 'h', {expires})"
+                ),
+                &[&key, &t.id, &t.member],
+            )
+            .await
+            .expect("order");
+    }
+    let state = db.state(create_partitions::FUNCTION).await;
+    let report = ensure_partitions(&state.db, 0, None, None)
+        .await
+        .expect("run");
+    assert_eq!(report.purged_idempotency_keys, 1);
+    let keys: Vec<Option<String>> = admin
+        .query("SELECT idempotency_key FROM orders ORDER BY order_id", &[])
+        .await
+        .expect("orders")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        keys,
+        [Some("live-key".to_owned()), None],
+        "only the expired key is cleared; both orders stay"
+    );
 }
