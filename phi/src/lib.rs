@@ -174,8 +174,7 @@ pub fn warm_up() {
 
 /// Finds PHI in `text`: non-overlapping findings in text order.
 pub fn detect(text: &str) -> Vec<Finding> {
-    let spans = scan::scan(text);
-    let mut out = Vec::with_capacity(spans.len());
+    let mut out = Vec::new();
     let bytes = text.as_bytes();
     let ascii = text.is_ascii();
     let (mut pos_b, mut pos_c) = (0usize, 0usize);
@@ -195,7 +194,7 @@ pub fn detect(text: &str) -> Vec<Finding> {
         pos_b = b;
         pos_c
     };
-    for s in spans {
+    scan::scan_each(text, |s| {
         let raw = &text[s.start..s.end];
         let start = to_chars(s.start);
         let end = to_chars(s.end);
@@ -213,14 +212,31 @@ pub fn detect(text: &str) -> Vec<Finding> {
             byte_start: s.start,
             byte_end: s.end,
             masked_value: if glued {
-                format!("[{}]", s.entity.as_str())
+                tag(s.entity)
             } else {
                 masked_value(s.entity, raw)
             },
             confidence: s.confidence,
         });
-    }
+    });
     out
+}
+
+/// `[TYPE]`, the masked value of a finding nothing of which may be kept.
+fn tag(entity: EntityType) -> String {
+    let name = entity.as_str();
+    let mut t = String::with_capacity(name.len() + 2);
+    t.push('[');
+    t.push_str(name);
+    t.push(']');
+    t
+}
+
+/// The length of `text` once every finding is replaced by its masked value.
+fn masked_len(text: &str, findings: &[Finding]) -> usize {
+    findings.iter().fold(text.len(), |n, f| {
+        (n + f.masked_value.len()).saturating_sub(f.byte_end.saturating_sub(f.byte_start))
+    })
 }
 
 /// Detects and masks in one call.
@@ -246,7 +262,7 @@ pub struct MaskedWithContext {
 /// of every finding.
 pub fn mask_with_context(text: &str, chars: usize) -> MaskedWithContext {
     let findings = detect(text);
-    let mut masked = String::with_capacity(text.len() + 16);
+    let mut masked = String::with_capacity(masked_len(text, &findings));
     let mut positions = Vec::with_capacity(findings.len());
     let mut last = 0;
     for f in &findings {
@@ -288,7 +304,7 @@ fn window(text: &str, s: usize, e: usize, chars: usize) -> String {
 
 /// `text` with each finding's byte span replaced by its masked value.
 pub fn apply(text: &str, findings: &[Finding]) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
+    let mut out = String::with_capacity(masked_len(text, findings));
     let mut last = 0;
     for f in findings {
         if f.byte_start < last || f.byte_end > text.len() {
@@ -308,7 +324,10 @@ pub fn apply(text: &str, findings: &[Finding]) -> String {
 /// `***-**-6789`; anything else becomes a type tag such as `[PERSON]`.
 pub fn masked_value(entity: EntityType, raw: &str) -> String {
     if entity.is_number() {
-        let n = raw.chars().filter(|c| c.is_ascii_alphanumeric()).count();
+        // Counted on bytes: no byte of a non-ASCII character is an ASCII
+        // letter or digit, so this counts the same as on characters.
+        let b = raw.as_bytes();
+        let n = b.iter().filter(|c| c.is_ascii_alphanumeric()).count();
         let keep = if n >= 9 {
             4
         } else if n >= 6 {
@@ -317,31 +336,44 @@ pub fn masked_value(entity: EntityType, raw: &str) -> String {
             0
         };
         // Only trailing digits are kept: letters could spell a word of the text.
-        let digits = raw
-            .chars()
+        let digits = b
+            .iter()
             .rev()
-            .filter(char::is_ascii_alphanumeric)
-            .take_while(char::is_ascii_digit)
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take_while(|c| c.is_ascii_digit())
             .count();
         let keep = keep.min(digits);
         if keep > 0 {
             let mut seen = 0;
-            return raw
-                .chars()
-                .map(|c| {
+            let mut out = String::with_capacity(raw.len());
+            if raw.is_ascii() {
+                // One byte per character: no UTF-8 decoding.
+                out.extend(b.iter().map(|&c| {
                     if c.is_ascii_alphanumeric() {
                         seen += 1;
-                        if seen > n - keep { c } else { '*' }
-                    } else if c.is_whitespace() {
+                        if seen > n - keep { char::from(c) } else { '*' }
+                    } else if char::from(c).is_whitespace() {
                         ' '
                     } else {
-                        c
+                        char::from(c)
                     }
-                })
-                .collect();
+                }));
+                return out;
+            }
+            out.extend(raw.chars().map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    seen += 1;
+                    if seen > n - keep { c } else { '*' }
+                } else if c.is_whitespace() {
+                    ' '
+                } else {
+                    c
+                }
+            }));
+            return out;
         }
     }
-    format!("[{}]", entity.as_str())
+    tag(entity)
 }
 
 #[cfg(test)]

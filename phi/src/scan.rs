@@ -19,6 +19,8 @@ struct Cand {
     ty: T,
     prio: u8,
     conf: f32,
+    /// Push order: the last tie-break of `resolve`'s sort.
+    ord: u32,
 }
 
 const DIG: u8 = 1;
@@ -87,10 +89,19 @@ const fn flag_table() -> [u8; 256] {
 }
 static FLAGS: [u8; 256] = flag_table();
 
+#[cfg(test)]
 fn tokenize(text: &str) -> Vec<Atom> {
+    let mut atoms = Vec::new();
+    tokenize_into(text, &mut atoms);
+    atoms
+}
+
+/// The atoms of `text`, appended to `atoms` (cleared first).
+fn tokenize_into(text: &str, atoms: &mut Vec<Atom>) {
     let b = text.as_bytes();
     let n = b.len();
-    let mut atoms = Vec::with_capacity(n / 5 + 4);
+    atoms.clear();
+    atoms.reserve(n / 5 + 4);
     let mut i = 0;
     while i < n {
         // Skip separators.
@@ -103,16 +114,14 @@ fn tokenize(text: &str) -> Vec<Atom> {
         let s = i;
         let mut acc = 0u8;
         // The fast path: ASCII letters and digits, one table load per byte.
-        loop {
-            let f = FLAGS[b[i] as usize];
-            if f == 0 || f == F_NA {
+        while let Some(&c) = b.get(i) {
+            let f = FLAGS[c as usize];
+            // Neither a digit nor an ASCII letter: a separator or non-ASCII.
+            if f & (F_DIG | F_ALPHA) == 0 {
                 break;
             }
             acc |= f;
             i += 1;
-            if i >= n {
-                break;
-            }
         }
         if i < n && FLAGS[b[i] as usize] == F_NA {
             // Non-ASCII: letters continue the atom, anything else ends it.
@@ -166,13 +175,13 @@ fn tokenize(text: &str) -> Vec<Atom> {
             cls |= ALLUP;
         }
         let w = if cls & (DIG | ALPHA | NONASCII) == ALPHA && i - s <= 16 {
-            words::lookup(&b[s..i])
+            // ASCII letters only: the tokenizer has checked every byte.
+            words::lookup_at(b, s, i)
         } else {
             Word::default()
         };
         atoms.push(Atom { s, e: i, cls, w });
     }
-    atoms
 }
 
 struct Scanner<'t> {
@@ -181,191 +190,355 @@ struct Scanner<'t> {
     c: Vec<Cand>,
 }
 
+/// Buffers kept between calls on one thread, so a scan allocates nothing
+/// once they have grown to the size of the messages seen.
+#[derive(Default)]
+struct Scratch {
+    atoms: Vec<Atom>,
+    cands: Vec<Cand>,
+    taken: Vec<Cand>,
+    needles: Vec<Needle>,
+    added: Vec<Cand>,
+    occ: Vec<(usize, usize)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Buffers above this many elements are not kept for the next call.
+const KEEP: usize = 1 << 14;
+
 /// Finds, resolves and propagates: the spans of PHI in byte offsets.
+#[cfg(test)]
 pub fn scan(text: &str) -> Vec<Span> {
+    let mut out = Vec::new();
+    scan_each(text, |s| out.push(s));
+    out
+}
+
+/// Finds, resolves and propagates: calls `f` with each span of PHI (byte
+/// offsets), in text order.
+pub fn scan_each(text: &str, f: impl FnMut(Span)) {
+    let mut f = f;
+    let run = |scratch: &mut Scratch, f: &mut dyn FnMut(Span)| {
+        scan_with(text, scratch, f);
+        if scratch.atoms.capacity() > KEEP {
+            *scratch = Scratch::default();
+        }
+    };
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => run(&mut scratch, &mut f),
+        Err(_) => run(&mut Scratch::default(), &mut f),
+    });
+}
+
+fn scan_with(text: &str, scratch: &mut Scratch, f: &mut dyn FnMut(Span)) {
+    let mut atoms = std::mem::take(&mut scratch.atoms);
+    tokenize_into(text, &mut atoms);
+    let mut cands = std::mem::take(&mut scratch.cands);
+    cands.clear();
     let mut sc = Scanner {
         b: text.as_bytes(),
-        a: tokenize(text),
-        c: Vec::with_capacity(32),
+        a: atoms,
+        c: cands,
     };
     sc.emails();
     sc.walk();
-    let mut spans = resolve(&mut sc.c);
-    propagate(text, &mut spans);
-    spans
-        .into_iter()
-        .map(|c| Span {
+    let Scanner {
+        a, c: mut cands, ..
+    } = sc;
+    scratch.atoms = a;
+    resolve(&mut cands, &mut scratch.taken);
+    scratch.cands = cands;
+    propagate(
+        text,
+        &mut scratch.taken,
+        &mut scratch.needles,
+        &mut scratch.added,
+        &mut scratch.occ,
+    );
+    for c in &scratch.taken {
+        f(Span {
             start: c.s,
             end: c.e,
             entity: c.ty,
             confidence: c.conf,
-        })
-        .collect()
+        });
+    }
 }
 
-/// Greedy by priority, then length: one finding per span.
-fn resolve(c: &mut [Cand]) -> Vec<Cand> {
-    c.sort_by(|x, y| {
+/// Greedy by priority, then length: one finding per span. The accepted
+/// spans, in text order, replace the contents of `taken`.
+fn resolve(c: &mut [Cand], taken: &mut Vec<Cand>) {
+    taken.clear();
+    if c.is_empty() {
+        return;
+    }
+    // Push order breaks the last ties: the order of a stable sort.
+    c.sort_unstable_by(|x, y| {
         y.prio
             .cmp(&x.prio)
             .then((y.e - y.s).cmp(&(x.e - x.s)))
             .then(x.s.cmp(&y.s))
+            .then(x.ord.cmp(&y.ord))
     });
     // Accepted spans never overlap, so ordered by start they are ordered by
     // end too: a candidate overlaps one iff the first span ending after
     // its start begins before its end.
     if c.len() <= 48 {
-        let mut taken: Vec<Cand> = Vec::with_capacity(c.len());
         for cand in c.iter() {
             if cand.e > cand.s && taken.iter().all(|t| cand.e <= t.s || cand.s >= t.e) {
                 taken.push(*cand);
             }
         }
         taken.sort_by_key(|t| t.s);
-        return taken;
+        return;
     }
-    let mut taken: std::collections::BTreeMap<usize, Cand> = std::collections::BTreeMap::new();
+    if c.len() <= 1024 {
+        // `taken` kept sorted by start: a binary search finds the one span
+        // that could overlap, and the insertion point.
+        for cand in c.iter() {
+            if cand.e <= cand.s {
+                continue;
+            }
+            let at = taken.partition_point(|t| t.s < cand.e);
+            if at == 0 || taken[at - 1].e <= cand.s {
+                taken.insert(at, *cand);
+            }
+        }
+        return;
+    }
+    let mut set: std::collections::BTreeMap<usize, Cand> = std::collections::BTreeMap::new();
     for cand in c.iter() {
         if cand.e <= cand.s {
             continue;
         }
-        let before = taken.range(..cand.e).next_back();
+        let before = set.range(..cand.e).next_back();
         if before.is_none_or(|(_, t)| t.e <= cand.s) {
-            taken.insert(cand.s, *cand);
+            set.insert(cand.s, *cand);
         }
     }
-    taken.into_values().collect()
+    taken.extend(set.into_values());
 }
 
+/// `c` in `g`, for the short gaps between atoms (no call to `memchr`).
+#[inline]
+fn has_byte(g: &[u8], c: u8) -> bool {
+    for &x in g {
+        if x == c {
+            return true;
+        }
+    }
+    false
+}
+
+/// Two line breaks or a `;` between a label and its value: a new clause.
+#[inline]
+fn gap_ends_clause(g: &[u8]) -> bool {
+    let mut lines = 0;
+    for &c in g {
+        if c == b';' {
+            return true;
+        }
+        lines += usize::from(c == b'\n');
+    }
+    lines > 1
+}
+
+#[inline]
 fn is_alnum(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c >= 0x80
+}
+
+/// A value to search for again: its byte span in the text, type, confidence.
+#[derive(Clone, Copy)]
+struct Needle {
+    s: usize,
+    e: usize,
+    ty: T,
+    conf: f32,
+    /// The first three bytes (see `key3` in `propagate`), once known.
+    k: u32,
 }
 
 /// Masks every other occurrence of a found value (and of each word of a
 /// found name) too: a value the detector recognised once must not leak
 /// where its context was missing.
-fn propagate(text: &str, spans: &mut Vec<Cand>) {
+fn propagate(
+    text: &str,
+    spans: &mut Vec<Cand>,
+    needles: &mut Vec<Needle>,
+    added: &mut Vec<Cand>,
+    occ: &mut Vec<(usize, usize)>,
+) {
     if spans.is_empty() {
         return;
     }
     let b = text.as_bytes();
-    let mut needles: Vec<(&str, T, f32)> = Vec::new();
+    needles.clear();
+    added.clear();
     for c in spans.iter() {
         let raw = &text[c.s..c.e];
         if c.ty == T::Person {
             for w in raw.split(|ch: char| !ch.is_alphanumeric() && ch != '\'') {
+                // `w` is a piece of `text`: its offset from their addresses.
+                let ws = w.as_ptr() as usize - text.as_ptr() as usize;
                 if w.chars().count() >= 3 && w.chars().next().is_some_and(char::is_uppercase) {
                     let wl = words::lookup(w.as_bytes());
                     if wl.flags & (words::STOP | words::FILLER | words::MONTH | words::LABELS) == 0
                     {
-                        needles.push((w, T::Person, 0.6));
+                        needles.push(Needle {
+                            s: ws,
+                            e: ws + w.len(),
+                            ty: T::Person,
+                            conf: 0.6,
+                            k: 0,
+                        });
                     }
                 }
             }
         } else if raw.len() >= 4 && !matches!(c.ty, T::Age | T::UsZipCode) {
-            needles.push((raw, c.ty, c.conf * 0.9));
+            needles.push(Needle {
+                s: c.s,
+                e: c.e,
+                ty: c.ty,
+                conf: c.conf * 0.9,
+                k: 0,
+            });
         }
     }
+    let bytes_of = |n: &Needle| &b[n.s..n.e];
     // Every needle has at least 3 bytes: index them by their first three.
     let key3 = |w: &[u8]| u32::from(w[0]) | u32::from(w[1]) << 8 | u32::from(w[2]) << 16;
     let bit = |k: u32| (k.wrapping_mul(0x9E37_79B1) >> 20) as usize;
-    needles.retain(|n| n.0.len() >= 3);
-    needles.sort_by(|x, y| {
-        key3(x.0.as_bytes())
-            .cmp(&key3(y.0.as_bytes()))
-            .then(x.0.cmp(y.0))
-    });
-    needles.dedup_by(|x, y| x.0 == y.0);
-    // One pass over the text: a 4096-bit filter on the three bytes at each
-    // position, then the needles with that prefix only.
-    let mut filter = [0u64; 64];
-    for n in &needles {
-        let h = bit(key3(n.0.as_bytes()));
-        filter[h >> 6] |= 1 << (h & 63);
+    needles.retain(|n| n.e - n.s >= 3);
+    if needles.is_empty() {
+        return;
     }
-    let mut added: Vec<Cand> = Vec::new();
-    let mut pos = 0;
-    while pos + 3 <= b.len() {
-        let k = key3(&b[pos..]);
-        let h = bit(k);
-        if filter[h >> 6] & (1 << (h & 63)) == 0 {
-            pos += 1;
-            continue;
-        }
-        let lo = needles.partition_point(|n| key3(n.0.as_bytes()) < k);
-        for &(needle, ty, conf) in needles[lo..]
-            .iter()
-            .take_while(|n| key3(n.0.as_bytes()) == k)
-        {
-            let end = pos + needle.len();
-            if end > b.len() || &b[pos..end] != needle.as_bytes() {
-                continue;
-            }
-            let bounded =
-                (pos == 0 || !is_alnum(b[pos - 1])) && (end >= b.len() || !is_alnum(b[end]));
-            if ty == T::Person && !bounded {
-                continue;
-            }
-            // Mask whatever part of this occurrence no finding covers yet.
-            // `spans` are sorted and disjoint; `added` grows in text order.
-            let first_over = spans.partition_point(|c| c.e <= pos);
-            // Most occurrences are the findings themselves.
-            if spans
-                .get(first_over)
-                .is_some_and(|c| c.s <= pos && c.e >= end)
-            {
-                continue;
-            }
-            let mut over: Vec<(usize, usize)> = spans[first_over..]
-                .iter()
-                .take_while(|c| c.s < end)
-                .chain(
-                    added
-                        .iter()
-                        .rev()
-                        .take_while(|c| c.e > pos.saturating_sub(64)),
-                )
-                .filter(|c: &&Cand| pos < c.e && end > c.s)
-                .map(|c| (c.s, c.e))
-                .collect();
-            if over.len() == 1 && over[0].0 <= pos && over[0].1 >= end {
-                continue;
-            }
-            over.sort_unstable();
-            let mut cur = pos;
-            let mut gaps = Vec::new();
-            for (s, e) in over {
-                if s > cur {
-                    gaps.push((cur, s.min(end)));
+    // Needles were pushed in text order, so their start breaks the last
+    // ties as a stable sort would: `dedup` keeps the first found.
+    for n in needles.iter_mut() {
+        n.k = key3(&b[n.s..n.e]);
+    }
+    needles.sort_unstable_by(|x, y| {
+        x.k.cmp(&y.k)
+            .then_with(|| bytes_of(x).cmp(bytes_of(y)))
+            .then(x.s.cmp(&y.s))
+    });
+    needles.dedup_by(|x, y| b[x.s..x.e] == b[y.s..y.e]);
+    if needles.len() <= 8 {
+        // Few values (the common case): find each one's first byte with
+        // `memchr`, compare the rest, then visit the occurrences in the
+        // order of the one-pass scan below (by position, then by needle).
+        occ.clear();
+        for (idx, n) in needles.iter().enumerate() {
+            let needle = bytes_of(n);
+            let last = b.len() - needle.len();
+            for p in memchr::memchr_iter(needle[0], &b[..=last]) {
+                if &b[p..p + needle.len()] == needle {
+                    occ.push((p, idx));
                 }
-                cur = cur.max(e);
             }
-            if cur < end {
-                gaps.push((cur, end));
+        }
+        occ.sort_unstable();
+        for &(pos, idx) in occ.iter() {
+            occurrence(b, spans, added, pos, &needles[idx]);
+        }
+    } else {
+        // One pass over the text: a 4096-bit filter on the three bytes at
+        // each position, then the needles with that prefix only.
+        let mut filter = [0u64; 64];
+        for n in needles.iter() {
+            let h = bit(n.k);
+            filter[h >> 6] |= 1 << (h & 63);
+        }
+        let mut pos = 0;
+        while pos + 3 <= b.len() {
+            let k = key3(&b[pos..]);
+            let h = bit(k);
+            if filter[h >> 6] & (1 << (h & 63)) == 0 {
+                pos += 1;
+                continue;
             }
-            for (s, e) in gaps {
-                let whole = s == pos && e == end;
-                // A fragment of an occurrence that other findings partly
-                // cover needs masking only when it still says much.
-                if !whole
-                    && (ty == T::Person || b[s..e].iter().filter(|&&c| is_alnum(c)).count() < 5)
-                {
+            let lo = needles.partition_point(|n| n.k < k);
+            for n in needles[lo..].iter().take_while(|n| n.k == k) {
+                let needle = bytes_of(n);
+                let end = pos + needle.len();
+                if end > b.len() || &b[pos..end] != needle {
                     continue;
                 }
-                added.push(Cand {
-                    s,
-                    e,
-                    ty,
-                    prio: 0,
-                    conf,
-                });
+                occurrence(b, spans, added, pos, n);
             }
+            pos += 1;
         }
-        pos += 1;
     }
     if !added.is_empty() {
-        spans.extend(added);
+        spans.extend(added.iter().copied());
         spans.sort_by_key(|t| t.s);
+    }
+}
+
+/// One occurrence of needle `n` at `pos`: masks whatever part of it no
+/// finding covers yet. `spans` are sorted and disjoint; `added` grows in
+/// text order.
+fn occurrence(b: &[u8], spans: &[Cand], added: &mut Vec<Cand>, pos: usize, n: &Needle) {
+    let (ty, conf) = (n.ty, n.conf);
+    let end = pos + (n.e - n.s);
+    let bounded = (pos == 0 || !is_alnum(b[pos - 1])) && (end >= b.len() || !is_alnum(b[end]));
+    if ty == T::Person && !bounded {
+        return;
+    }
+    let first_over = spans.partition_point(|c| c.e <= pos);
+    // Most occurrences are the findings themselves.
+    if spans
+        .get(first_over)
+        .is_some_and(|c| c.s <= pos && c.e >= end)
+    {
+        return;
+    }
+    let mut over: Vec<(usize, usize)> = spans[first_over..]
+        .iter()
+        .take_while(|c| c.s < end)
+        .chain(
+            added
+                .iter()
+                .rev()
+                .take_while(|c| c.e > pos.saturating_sub(64)),
+        )
+        .filter(|c: &&Cand| pos < c.e && end > c.s)
+        .map(|c| (c.s, c.e))
+        .collect();
+    if over.len() == 1 && over[0].0 <= pos && over[0].1 >= end {
+        return;
+    }
+    over.sort_unstable();
+    let mut cur = pos;
+    let mut gaps = Vec::new();
+    for (s, e) in over {
+        if s > cur {
+            gaps.push((cur, s.min(end)));
+        }
+        cur = cur.max(e);
+    }
+    if cur < end {
+        gaps.push((cur, end));
+    }
+    for (s, e) in gaps {
+        let whole = s == pos && e == end;
+        // A fragment of an occurrence that other findings partly
+        // cover needs masking only when it still says much.
+        if !whole && (ty == T::Person || b[s..e].iter().filter(|&&c| is_alnum(c)).count() < 5) {
+            continue;
+        }
+        added.push(Cand {
+            s,
+            e,
+            ty,
+            prio: 0,
+            conf,
+            ord: 0,
+        });
     }
 }
 
@@ -382,16 +555,20 @@ enum Gap {
 }
 
 impl<'t> Scanner<'t> {
+    #[inline]
     fn push(&mut self, s: usize, e: usize, ty: T, prio: u8, conf: f32) {
+        let ord = u32::try_from(self.c.len()).unwrap_or(u32::MAX);
         self.c.push(Cand {
             s,
             e,
             ty,
             prio,
             conf,
+            ord,
         });
     }
 
+    #[inline]
     fn gap_bytes(&self, i: usize) -> &'t [u8] {
         // Between atom i and atom i+1.
         let b: &'t [u8] = self.b;
@@ -401,10 +578,12 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    #[inline]
     fn gap(&self, i: usize) -> Gap {
         classify_gap(self.gap_bytes(i))
     }
 
+    #[inline]
     fn word(&self, i: usize) -> &'t [u8] {
         let b: &'t [u8] = self.b;
         &b[self.a[i].s..self.a[i].e]
@@ -417,11 +596,14 @@ impl<'t> Scanner<'t> {
         while j > 0 && steps < max {
             j -= 1;
             steps += 1;
-            let g = self.gap_bytes(j);
-            if g.iter().filter(|&&c| c == b'\n').count() > 1 || g.contains(&b';') {
+            let a = &self.a[j];
+            // Neither the label nor a filler word: no label, whatever the gap.
+            if !a.has(flag | words::FILLER) {
                 return None;
             }
-            let a = &self.a[j];
+            if gap_ends_clause(self.gap_bytes(j)) {
+                return None;
+            }
             if a.has(flag) {
                 return Some(j);
             }
@@ -439,7 +621,7 @@ impl<'t> Scanner<'t> {
         while j > 0 && steps < max {
             j -= 1;
             steps += 1;
-            if self.gap_bytes(j).contains(&b'\n') {
+            if has_byte(self.gap_bytes(j), b'\n') {
                 return false;
             }
             if self.a[j].has(flag) {
@@ -450,6 +632,7 @@ impl<'t> Scanner<'t> {
     }
 
     /// `#` right before the value (order #123) with no positive label.
+    #[inline]
     fn hash_before(&self, i: usize) -> bool {
         let s = self.a[i].s;
         s > 0 && self.b[s - 1] == b'#'
@@ -469,7 +652,9 @@ impl<'t> Scanner<'t> {
             }
             if a.mixed() {
                 self.mixed_atom(i);
-            } else {
+            } else if a.w.flags != 0 || (a.len() <= 5 && (a.cls & ALLUP != 0 || a.len() == 1)) {
+                // Most words are neither keywords nor short capitals that
+                // may start a labelled value: `word_atom` would do nothing.
                 self.word_atom(i);
             }
             i += 1;
@@ -506,10 +691,12 @@ impl<'t> Scanner<'t> {
         j + 1
     }
 
+    #[inline]
     fn tight_before(&self, g: &[usize], k: usize) -> bool {
         k > 0 && matches!(self.gap(g[k - 1]), Gap::Dash | Gap::Dot | Gap::Slash)
     }
 
+    #[inline]
     fn tight_after(&self, g: &[usize], last: usize) -> bool {
         last + 1 < g.len()
             && matches!(
@@ -518,6 +705,7 @@ impl<'t> Scanner<'t> {
             )
     }
 
+    #[inline]
     fn digits(&self, ai: usize) -> &'t [u8] {
         self.word(ai)
     }
@@ -633,8 +821,9 @@ impl<'t> Scanner<'t> {
         // A single group.
         let s = self.a[ai].s;
         let e = self.a[ai].e;
-        let neg = self.near(ai, words::NEG, 4) || self.hash_before(ai);
-        let neg_strict = self.neg_label(ai) || self.hash_before(ai);
+        // Negative context, looked for only where a length needs it.
+        let neg = (9..=19).contains(&n) && (self.near(ai, words::NEG, 4) || self.hash_before(ai));
+        let neg_strict = n == 10 && (self.neg_label(ai) || self.hash_before(ai));
         match n {
             9 => {
                 let ssn_ctx = self.near(ai, words::SSN, 6);
@@ -689,6 +878,7 @@ impl<'t> Scanner<'t> {
     }
 
     /// A negative label (order, invoice) right before the value.
+    #[inline]
     fn neg_label(&self, i: usize) -> bool {
         self.label(i, words::NEG, 3).is_some()
     }
@@ -759,7 +949,6 @@ impl<'t> Scanner<'t> {
                 start = s0 - 1;
             }
         }
-        let neg_strict = self.neg_label(ai);
         if g.len() >= m + 3 {
             let (a1, a2, a3) = (g[m], g[m + 1], g[m + 2]);
             let (d1, d2, d3) = (self.digits(a1), self.digits(a2), self.digits(a3));
@@ -781,7 +970,7 @@ impl<'t> Scanner<'t> {
                     || g1 == Gap::Paren
                     || g1 == Gap::Space;
                 let ok_g2 = ok_g2 && matches!(g2, Gap::Dash | Gap::Dot | Gap::Space);
-                if ok_g1 && ok_g2 && check::nanp(d1, d2) && !neg_strict {
+                if ok_g1 && ok_g2 && check::nanp(d1, d2) && !self.neg_label(ai) {
                     let end = self.extension(self.a[a3].e);
                     let s = if cc || plus {
                         start
@@ -1682,7 +1871,7 @@ impl<'t> Scanner<'t> {
             {
                 j += 1;
             }
-            if j < n && j > i && !self.gap_bytes(j - 1).contains(&b'\n') {
+            if j < n && j > i && !has_byte(self.gap_bytes(j - 1), b'\n') {
                 // "Smith, John" after a name label.
                 if let Some(last) = self.name_words(j, true, true) {
                     let mut e = self.a[last].e;
@@ -1716,14 +1905,14 @@ impl<'t> Scanner<'t> {
                         &lower16(self.word(j + 1)).0[..lower16(self.word(j + 1)).1],
                         b"you" | b"wishes" | b"again" | b"so" | b"much"
                     ))
-                && !self.gap_bytes(j).contains(&b'\n')
+                && !has_byte(self.gap_bytes(j), b'\n')
             {
                 j += 1;
             }
             if j + 1 < n {
                 let gp = self.gap_bytes(j);
-                let comma = gp.contains(&b',') || gp == b" - " || gp == b" -- ";
-                let broken = gp.contains(&b'\n') || gp == b"! " || gp == b". ";
+                let comma = has_byte(gp, b',') || gp == b" - " || gp == b" -- ";
+                let broken = has_byte(gp, b'\n') || gp == b"! " || gp == b". ";
                 if (comma || broken)
                     && let Some(last) = self.name_words(j + 1, false, true)
                 {
@@ -1731,7 +1920,7 @@ impl<'t> Scanner<'t> {
                     // unless the name ends its line.
                     let after = self.gap_bytes(last);
                     let ends_line = last + 1 >= n
-                        || after.contains(&b'\n')
+                        || has_byte(after, b'\n')
                         || (matches!(after, b"." | b"," | b"!") && last + 2 >= n);
                     if comma || ends_line {
                         self.push(self.a[j + 1].s, self.a[last].e, T::Person, 50, 0.75);
@@ -1858,6 +2047,7 @@ impl<'t> Scanner<'t> {
 
 /// `w` lower-cased into a stack buffer (words longer than 16 bytes are cut,
 /// which matches no keyword).
+#[inline]
 fn lower16(w: &[u8]) -> ([u8; 16], usize) {
     let mut buf = [0u8; 16];
     let n = w.len().min(16);
@@ -1891,6 +2081,7 @@ fn url_end(b: &[u8], from: usize) -> usize {
     e
 }
 
+#[inline]
 fn classify_gap(g: &[u8]) -> Gap {
     match g {
         [] => Gap::None,

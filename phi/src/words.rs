@@ -950,15 +950,18 @@ ivan jesus julio marco oscar pablo rafael ramon salvador tomas";
 /// The word lower-cased and packed into 16 bytes (callers pass 1-16 ASCII letters).
 #[inline]
 fn key(word: &[u8]) -> u128 {
-    let mut buf = [0u8; 16];
-    buf[..word.len()].copy_from_slice(word);
-    // ASCII letters: setting bit 5 lower-cases; padding stays zero.
-    let mask = if word.len() >= 16 {
-        u128::MAX
-    } else {
-        (1u128 << (word.len() * 8)) - 1
-    };
-    u128::from_le_bytes(buf) | (0x2020_2020_2020_2020_2020_2020_2020_2020u128 & mask)
+    // ASCII letters: setting bit 5 lower-cases; padding stays zero. Two
+    // 64-bit halves, byte by byte: no call to memcpy for a short word.
+    let (mut lo, mut hi) = (0u64, 0u64);
+    for (i, &c) in word.iter().enumerate().take(16) {
+        let v = u64::from(c | 0x20);
+        if i < 8 {
+            lo |= v << (8 * i);
+        } else {
+            hi |= v << (8 * (i - 8));
+        }
+    }
+    u128::from(lo) | (u128::from(hi) << 64)
 }
 
 #[inline]
@@ -1027,18 +1030,49 @@ fn table() -> &'static Table {
 /// The flags of an ASCII word (any case); unknown words have none.
 #[inline]
 pub fn lookup(word: &[u8]) -> Word {
-    let n = word.len();
-    if n == 0 || n > 16 {
+    if !word.iter().all(u8::is_ascii_alphabetic) {
         return Word::default();
     }
+    lookup_letters(word)
+}
+
+/// [`lookup`] for a word the caller knows to be ASCII letters only.
+#[inline]
+pub fn lookup_letters(word: &[u8]) -> Word {
+    lookup_at(word, 0, word.len())
+}
+
+/// [`lookup_letters`] of `text[s..e]`: when 16 bytes can be read from `s`,
+/// the key is one load and a mask.
+#[inline]
+pub fn lookup_at(text: &[u8], s: usize, e: usize) -> Word {
+    let n = e.saturating_sub(s);
+    if n == 0 || n > 16 || e > text.len() {
+        return Word::default();
+    }
+    let word = &text[s..e];
     let t = table();
-    let (Some(f), Some(l)) = (letter(word[0]), letter(word[n - 1])) else {
-        return Word::default();
-    };
-    if t.filter[n][f] & (1 << l) == 0 || !word.iter().all(u8::is_ascii_alphabetic) {
+    let (f, l) = (
+        usize::from((word[0] | 0x20).wrapping_sub(b'a')),
+        usize::from((word[n - 1] | 0x20).wrapping_sub(b'a')),
+    );
+    if f >= 26 || l >= 26 || t.filter[n][f] & (1 << l) == 0 {
         return Word::default();
     }
-    let k = key(word);
+    let k = match text
+        .get(s..s + 16)
+        .and_then(|w| <[u8; 16]>::try_from(w).ok())
+    {
+        Some(raw) => {
+            let mask = if n >= 16 {
+                u128::MAX
+            } else {
+                (1u128 << (n * 8)) - 1
+            };
+            (u128::from_le_bytes(raw) | 0x2020_2020_2020_2020_2020_2020_2020_2020) & mask
+        }
+        None => key(word),
+    };
     let mut i = slot(k);
     loop {
         let found = t.keys[i];

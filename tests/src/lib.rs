@@ -31,6 +31,11 @@ pub const SENSITIVE_SAMPLES: &[&str] = &[
     "Ada Patient",
     "ada@example.com",
     "eve@example.com",
+    // Issue 8 (isolation, hostile, races, faults): a PHI value, a forged
+    // token's secret and conversation content.
+    "123-45-6789",
+    "another-secret-another-secret-another",
+    "Can I see Dr. Lee on Tuesday?",
 ];
 
 fn env_or(name: &str, default: &str) -> String {

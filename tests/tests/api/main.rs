@@ -14,3 +14,10 @@ mod round_trips;
 mod routes;
 mod score;
 mod secrets;
+
+// Reliability and security (issue 8); route_kit is their shared helper.
+mod faults;
+mod hostile;
+mod isolation;
+mod races;
+mod route_kit;
