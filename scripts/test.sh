@@ -84,8 +84,17 @@ prepare_template_db lambda_template
 export RUST_BACKTRACE=1
 log "TEST_ADMIN_URL=$TEST_ADMIN_URL TEST_POOLER_URL=$TEST_POOLER_URL TEST_TEMPLATE_DB=$TEST_TEMPLATE_DB AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
 log "cargo test --workspace --no-fail-fast $*"
+# Every log line the functions write during the tests goes to this file;
+# the last step proves that none of them holds a token, secret or PHI value.
+export TEST_LOG_FILE="$ROOT/target/test-logs/functions.jsonl"
+mkdir -p "$(dirname "$TEST_LOG_FILE")"
+: >"$TEST_LOG_FILE"
 status=0
 cargo test --workspace --no-fail-fast "$@" || status=$?
+if ((status == 0)) && (($# == 0)); then
+    log "checking the captured logs for tokens, secrets and PHI ($TEST_LOG_FILE)"
+    cargo test -p integration-tests --test logs -- --ignored || status=$?
+fi
 if ((status == 0)); then
     log "tests passed"
 else

@@ -221,8 +221,8 @@ pub fn empty_body(req: &Request, limit: usize) -> Result<(), ApiError> {
 /// offending value: it may be PHI, and the client already has it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    result.map_err(|e| {
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut *de);
+    let value = result.map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if !inner.is_data() {
@@ -232,7 +232,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let msg = msg.split(" at line ").next().unwrap_or(&msg);
         let (field, message) = describe(&path, msg);
         ApiError::invalid(vec![FieldError::new(field, message)])
-    })
+    })?;
+    // One JSON value and nothing after it: `{...} x` or `{...}{...}` is malformed.
+    de.end()
+        .map_err(|_| ApiError::invalid_field("body", "malformed JSON"))?;
+    Ok(value)
 }
 
 /// Turns serde's message into a field name and a message without values.
