@@ -131,6 +131,16 @@ pub struct TxOutput {
     pub elapsed: Duration,
 }
 
+impl TxOutput {
+    /// The one row a statement that always returns a row (INSERT ...
+    /// RETURNING, an upsert) produced; none is a bug of ours, so a 500.
+    pub fn the_row(&self, statement: &'static str) -> Result<&Row, ApiError> {
+        self.rows
+            .first()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("{statement} returned no row")))
+    }
+}
+
 #[derive(Deserialize)]
 struct RdsSecret {
     username: String,

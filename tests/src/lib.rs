@@ -337,6 +337,19 @@ pub fn assert_problem(resp: &Response<Body>, status: u16, slug: &str) -> Value {
     body
 }
 
+/// The keys of a JSON object, sorted: for asserting a response's exact shape.
+#[track_caller]
+pub fn sorted_keys(object: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = object
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
 /// The `field` names of a problem's `errors`.
 pub fn error_fields(problem: &Value) -> Vec<String> {
     problem["errors"]

@@ -83,10 +83,7 @@ async fn book(inv: &mut Invocation<'_>, req: &Request) -> Result<Response<Body>,
             },
             other => other,
         })?;
-    let row = out
-        .rows
-        .first()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("INSERT returned no row")))?;
+    let row = out.the_row("INSERT")?;
     let booking = Booking::from_row(row).map_err(|e| ApiError::Internal(e.into()))?;
     json_response(StatusCode::CREATED, &booking)
 }

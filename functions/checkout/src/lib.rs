@@ -550,10 +550,7 @@ async fn checkout(inv: &mut Invocation<'_>, req: &Request) -> Result<Response<Bo
             ],
         )
         .await?;
-    let row = out
-        .rows
-        .first()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("checkout returned no row")))?;
+    let row = out.the_row("checkout")?;
     let internal = |e: anyhow::Error| ApiError::Internal(e);
     let fresh: Option<bool> = row.try_get("fresh").map_err(|e| internal(e.into()))?;
     match fresh {

@@ -351,10 +351,7 @@ async fn score(inv: &mut Invocation<'_>, req: &Request) -> Result<Response<Body>
             ],
         )
         .await?;
-    let row = out
-        .rows
-        .first()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("INSERT returned no row")))?;
+    let row = out.the_row("INSERT")?;
     let stored = ConversationScore::from_row(row).map_err(|e| ApiError::Internal(e.into()))?;
     json_response(StatusCode::CREATED, &stored)
 }

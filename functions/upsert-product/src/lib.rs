@@ -196,10 +196,7 @@ async fn upsert(inv: &mut Invocation<'_>, req: &Request) -> Result<Response<Body
             ],
         )
         .await?;
-    let row = out
-        .rows
-        .first()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("upsert returned no row")))?;
+    let row = out.the_row("upsert")?;
     let created: bool = row
         .try_get("created")
         .map_err(|e| ApiError::Internal(e.into()))?;

@@ -1,6 +1,7 @@
 use futures::future::join_all;
 use integration_tests::{
-    TestDb, assert_problem, body_json, error_fields, event, set_body, status, token, token_with,
+    TestDb, assert_problem, body_json, error_fields, event, set_body, sorted_keys, status, token,
+    token_with,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -50,13 +51,7 @@ async fn the_sample_event_books_and_returns_the_exact_booking_shape() {
     assert_eq!(status(&resp), 201, "{}", body_json(&resp));
     assert_eq!(resp.headers()["content-type"], "application/json");
     let b = body_json(&resp);
-    let mut keys: Vec<&str> = b
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = sorted_keys(&b);
     assert_eq!(
         keys,
         [

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use integration_tests::proxy::RoundTripProxy;
 use integration_tests::{
-    TestDb, assert_problem, body_json, error_fields, event, pooler_base, set_body, status, token,
-    token_with,
+    TestDb, assert_problem, body_json, error_fields, event, pooler_base, set_body, sorted_keys,
+    status, token, token_with,
 };
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -120,13 +120,7 @@ async fn the_sample_events_create_a_product_and_an_order_priced_from_it() {
     assert_eq!(resp.headers()["content-type"], "application/json");
     assert!(!replayed(&resp));
     let o = body_json(&resp);
-    let mut keys: Vec<&str> = o
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = sorted_keys(&o);
     assert_eq!(
         keys,
         [

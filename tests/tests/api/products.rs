@@ -1,7 +1,8 @@
 //! upsert-product: admin-only catalog writes, currency and precision rules.
 
 use integration_tests::{
-    TestDb, assert_problem, body_json, error_fields, event, set_body, status, token, token_with,
+    TestDb, assert_problem, body_json, error_fields, event, set_body, sorted_keys, status, token,
+    token_with,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -45,13 +46,7 @@ async fn the_sample_event_creates_then_updates_the_product() {
     assert_eq!(status(&first), 201, "{}", body_json(&first));
     assert_eq!(first.headers()["content-type"], "application/json");
     let created = body_json(&first);
-    let mut keys: Vec<&str> = created
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = sorted_keys(&created);
     assert_eq!(
         keys,
         [

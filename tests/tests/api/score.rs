@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use integration_tests::proxy::RoundTripProxy;
 use integration_tests::{
-    TestDb, assert_problem, body_json, error_fields, event, set_body, status, token, token_with,
+    TestDb, assert_problem, body_json, error_fields, event, set_body, sorted_keys, status, token,
+    token_with,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -68,13 +69,7 @@ async fn the_sample_event_is_scored_stored_and_returned_in_the_exact_shape() {
     assert_eq!(status(&resp), 201, "{}", body_json(&resp));
     assert_eq!(resp.headers()["content-type"], "application/json");
     let b = body_json(&resp);
-    let mut keys: Vec<&str> = b
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = sorted_keys(&b);
     assert_eq!(
         keys,
         [
