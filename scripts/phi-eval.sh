@@ -30,4 +30,4 @@ if [[ -z "$SET" ]]; then
 fi
 
 cargo build --release -p phi-eval >&2
-exec "$ROOT/target/release/phi-eval" "$SET" "$@"
+exec "${CARGO_TARGET_DIR:-$ROOT/target}/release/phi-eval" "$SET" "$@"

@@ -97,6 +97,7 @@ fn tokenize(text: &str) -> Vec<Atom> {
 }
 
 /// The atoms of `text`, appended to `atoms` (cleared first).
+#[inline(never)]
 fn tokenize_into(text: &str, atoms: &mut Vec<Atom>) {
     let b = text.as_bytes();
     let n = b.len();
@@ -270,6 +271,7 @@ fn scan_with(text: &str, scratch: &mut Scratch, f: &mut dyn FnMut(Span)) {
 
 /// Greedy by priority, then length: one finding per span. The accepted
 /// spans, in text order, replace the contents of `taken`.
+#[inline(never)]
 fn resolve(c: &mut [Cand], taken: &mut Vec<Cand>) {
     taken.clear();
     if c.is_empty() {
@@ -365,6 +367,7 @@ struct Needle {
 /// Masks every other occurrence of a found value (and of each word of a
 /// found name) too: a value the detector recognised once must not leak
 /// where its context was missing.
+#[inline(never)]
 fn propagate(
     text: &str,
     spans: &mut Vec<Cand>,
@@ -638,6 +641,7 @@ impl<'t> Scanner<'t> {
         s > 0 && self.b[s - 1] == b'#'
     }
 
+    #[inline(never)]
     fn walk(&mut self) {
         let mut i = 0;
         while i < self.a.len() {
@@ -2012,6 +2016,7 @@ impl<'t> Scanner<'t> {
     // E-mail (found with memchr on '@', independent of atoms)
     // ------------------------------------------------------------------
 
+    #[inline(never)]
     fn emails(&mut self) {
         let b = self.b;
         for at in memchr::memchr_iter(b'@', b) {

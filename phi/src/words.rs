@@ -1,5 +1,6 @@
 //! The words the detector reacts to: context labels, triggers for names,
-//! months, street suffixes, top-level domains. One hash lookup per word.
+//! months, street suffixes, top-level domains. One hash lookup per word,
+//! behind a filter that turns most other words away.
 
 use std::sync::OnceLock;
 
@@ -74,8 +75,6 @@ pub const LABELS: u64 = SSN
 #[derive(Clone, Copy, Default)]
 pub struct Word {
     pub flags: u64,
-    /// Month number for MONTH words.
-    pub month: u8,
 }
 
 const LIST: &[(&str, u64)] = &[
@@ -950,41 +949,47 @@ ivan jesus julio marco oscar pablo rafael ramon salvador tomas";
 /// The word lower-cased and packed into 16 bytes (callers pass 1-16 ASCII letters).
 #[inline]
 fn key(word: &[u8]) -> u128 {
-    // ASCII letters: setting bit 5 lower-cases; padding stays zero. Two
-    // 64-bit halves, byte by byte: no call to memcpy for a short word.
-    let (mut lo, mut hi) = (0u64, 0u64);
-    for (i, &c) in word.iter().enumerate().take(16) {
-        let v = u64::from(c | 0x20);
-        if i < 8 {
-            lo |= v << (8 * i);
-        } else {
-            hi |= v << (8 * (i - 8));
-        }
-    }
-    u128::from(lo) | (u128::from(hi) << 64)
+    // ASCII letters: setting bit 5 lower-cases; padding stays zero.
+    let mut raw = [0u8; 16];
+    let n = word.len().min(16);
+    raw[..n].copy_from_slice(&word[..n]);
+    let mask = if n >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (n * 8)) - 1
+    };
+    (u128::from_le_bytes(raw) | 0x2020_2020_2020_2020_2020_2020_2020_2020) & mask
 }
 
 #[inline]
-fn slot(k: u128) -> usize {
-    let h = ((k as u64) ^ ((k >> 64) as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> (64 - BITS)) as usize
+fn hash(k: u128) -> u64 {
+    ((k as u64) ^ ((k >> 64) as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 const BITS: u32 = 12;
 const SIZE: usize = 1 << BITS;
+/// Bits of the filter: about 1,000 words set at most that many of them,
+/// so an unknown word passes it about once in sixteen.
+const FILTER_BITS: u32 = 14;
 
 /// An open-addressing table of the packed words (no hashing library, one
-/// multiplication per lookup), and a prefilter: for each (length, first
-/// letter), the set of last letters some word has.
+/// multiplication per lookup), and in front of it a one-hash Bloom filter
+/// that fits in L1: most words of prose are not in the table, and the
+/// filter turns them away without touching the table.
 struct Table {
     keys: Vec<u128>,
-    vals: Vec<Word>,
-    filter: [[u32; 26]; 17],
+    vals: Vec<u64>,
+    filter: Vec<u64>,
 }
 
-fn letter(c: u8) -> Option<usize> {
-    let c = c | 0x20;
-    c.is_ascii_lowercase().then(|| usize::from(c - b'a'))
+#[inline]
+fn slot(h: u64) -> usize {
+    (h >> (64 - BITS)) as usize
+}
+
+#[inline]
+fn filter_bit(h: u64) -> usize {
+    ((h >> (64 - BITS - FILTER_BITS)) as usize) & ((1 << FILTER_BITS) - 1)
 }
 
 fn table() -> &'static Table {
@@ -992,36 +997,33 @@ fn table() -> &'static Table {
     TABLE.get_or_init(|| {
         let mut t = Table {
             keys: vec![0; SIZE],
-            vals: vec![Word::default(); SIZE],
-            filter: [[0u32; 26]; 17],
+            vals: vec![0; SIZE],
+            filter: vec![0; 1 << (FILTER_BITS - 6)],
         };
-        let mut add = |w: &str, flags: u64, month: u8| {
+        let mut add = |w: &str, flags: u64| {
             let w = w.as_bytes();
             if w.is_empty() || w.len() > 16 || !w.iter().all(u8::is_ascii_alphabetic) {
                 return;
             }
             let k = key(w);
-            let mut i = slot(k);
+            let h = hash(k);
+            let mut i = slot(h);
             while t.keys[i] != 0 && t.keys[i] != k {
                 i = (i + 1) & (SIZE - 1);
             }
             t.keys[i] = k;
-            t.vals[i].flags |= flags;
-            if month > 0 {
-                t.vals[i].month = month;
-            }
-            if let (Some(f), Some(l)) = (letter(w[0]), letter(w[w.len() - 1])) {
-                t.filter[w.len()][f] |= 1 << l;
-            }
+            t.vals[i] |= flags;
+            let f = filter_bit(h);
+            t.filter[f >> 6] |= 1 << (f & 63);
         };
         for &(w, f) in LIST {
-            add(w, f, 0);
+            add(w, f);
         }
-        for &(w, m) in MONTHS {
-            add(w, MONTH, m);
+        for &(w, _) in MONTHS {
+            add(w, MONTH);
         }
         for w in FIRST_NAMES.split_ascii_whitespace() {
-            add(w, FIRST, 0);
+            add(w, FIRST);
         }
         t
     })
@@ -1033,30 +1035,15 @@ pub fn lookup(word: &[u8]) -> Word {
     if !word.iter().all(u8::is_ascii_alphabetic) {
         return Word::default();
     }
-    lookup_letters(word)
-}
-
-/// [`lookup`] for a word the caller knows to be ASCII letters only.
-#[inline]
-pub fn lookup_letters(word: &[u8]) -> Word {
     lookup_at(word, 0, word.len())
 }
 
-/// [`lookup_letters`] of `text[s..e]`: when 16 bytes can be read from `s`,
-/// the key is one load and a mask.
+/// [`lookup`] of `text[s..e]`, which the caller knows to be ASCII letters
+/// only: when 16 bytes can be read from `s`, the key is one load and a mask.
 #[inline]
 pub fn lookup_at(text: &[u8], s: usize, e: usize) -> Word {
     let n = e.saturating_sub(s);
     if n == 0 || n > 16 || e > text.len() {
-        return Word::default();
-    }
-    let word = &text[s..e];
-    let t = table();
-    let (f, l) = (
-        usize::from((word[0] | 0x20).wrapping_sub(b'a')),
-        usize::from((word[n - 1] | 0x20).wrapping_sub(b'a')),
-    );
-    if f >= 26 || l >= 26 || t.filter[n][f] & (1 << l) == 0 {
         return Word::default();
     }
     let k = match text
@@ -1071,13 +1058,19 @@ pub fn lookup_at(text: &[u8], s: usize, e: usize) -> Word {
             };
             (u128::from_le_bytes(raw) | 0x2020_2020_2020_2020_2020_2020_2020_2020) & mask
         }
-        None => key(word),
+        None => key(&text[s..e]),
     };
-    let mut i = slot(k);
+    let t = table();
+    let h = hash(k);
+    let f = filter_bit(h);
+    if t.filter[f >> 6] & (1 << (f & 63)) == 0 {
+        return Word::default();
+    }
+    let mut i = slot(h);
     loop {
         let found = t.keys[i];
         if found == k {
-            return t.vals[i];
+            return Word { flags: t.vals[i] };
         }
         if found == 0 {
             return Word::default();

@@ -6,6 +6,10 @@
 //! it; a finding is correct when it overlaps a gold span of its type. A
 //! span is fully masked when findings of any type cover all of its
 //! characters. Run in release (scripts/phi-eval.sh).
+//!
+//! `phi-eval <eval.jsonl> --rounds N` only masks every message N times and
+//! prints nothing else: a fixed amount of work to profile, e.g. with
+//! `valgrind --tool=callgrind --toggle-collect='*mask_rounds*'`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -56,6 +60,17 @@ fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()
         .context("parsing JSONL")?;
     phi::warm_up();
+    if let Some(rounds) = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let bytes: usize = msgs.iter().map(|m| m.text.len()).sum();
+        let sink = mask_rounds(&msgs, rounds);
+        println!("{rounds} rounds over {bytes} bytes ({sink} findings)");
+        return Ok(());
+    }
 
     let mut per: BTreeMap<&'static str, Counts> = BTreeMap::new();
     let mut spans_total = 0usize;
@@ -233,6 +248,18 @@ fn main() -> anyhow::Result<()> {
         println!();
     }
     Ok(())
+}
+
+/// Masks every message `rounds` times; returns the number of findings.
+#[inline(never)]
+fn mask_rounds(msgs: &[Message], rounds: usize) -> usize {
+    let mut sink = 0;
+    for _ in 0..rounds {
+        for m in msgs {
+            sink += std::hint::black_box(phi::mask(&m.text)).findings.len();
+        }
+    }
+    sink
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
