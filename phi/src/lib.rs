@@ -195,6 +195,10 @@ pub fn detect(text: &str) -> Vec<Finding> {
         pos_c
     };
     scan::scan_each(text, |s| {
+        if out.capacity() == 0 {
+            // Every finding of the text but this one is still to come.
+            out.reserve_exact(s.left + 1);
+        }
         let raw = &text[s.start..s.end];
         let start = to_chars(s.start);
         let end = to_chars(s.end);

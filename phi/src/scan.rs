@@ -10,6 +10,8 @@ pub struct Span {
     pub end: usize,
     pub entity: T,
     pub confidence: f32,
+    /// How many spans come after this one.
+    pub left: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -89,6 +91,32 @@ const fn flag_table() -> [u8; 256] {
 }
 static FLAGS: [u8; 256] = flag_table();
 
+/// An atom's class (all but `UP`) from the byte flags of its characters.
+const fn cls_table() -> [u8; 32] {
+    let mut t = [0u8; 32];
+    let mut acc = 0;
+    while acc < 32 {
+        let a = acc as u8;
+        let mut cls = 0;
+        if a & F_DIG != 0 {
+            cls |= DIG;
+        }
+        if a & F_ALPHA != 0 {
+            cls |= ALPHA;
+        }
+        if a & F_NA != 0 {
+            cls |= NONASCII;
+        }
+        if a & F_UP != 0 && a & F_LO == 0 {
+            cls |= ALLUP;
+        }
+        t[acc] = cls;
+        acc += 1;
+    }
+    t
+}
+static CLS: [u8; 32] = cls_table();
+
 #[cfg(test)]
 fn tokenize(text: &str) -> Vec<Atom> {
     let mut atoms = Vec::new();
@@ -154,26 +182,14 @@ fn tokenize_into(text: &str, atoms: &mut Vec<Atom>) {
                 continue;
             }
         }
-        let mut cls = 0u8;
-        if acc & F_DIG != 0 {
-            cls |= DIG;
-        }
-        if acc & F_ALPHA != 0 {
-            cls |= ALPHA;
-        }
-        if acc & F_NA != 0 {
-            cls |= NONASCII;
-        }
-        let first_up = match FLAGS[b[s] as usize] {
-            f if f & F_UP != 0 => true,
-            F_NA => text[s..].chars().next().is_some_and(char::is_uppercase),
-            _ => false,
-        };
-        if first_up {
+        // The class from the byte flags seen (one table load), plus UP
+        // when the first character is upper-case.
+        let mut cls = CLS[usize::from(acc & 31)];
+        let first = FLAGS[b[s] as usize];
+        if first & F_UP != 0
+            || (first == F_NA && text[s..].chars().next().is_some_and(char::is_uppercase))
+        {
             cls |= UP;
-        }
-        if acc & F_UP != 0 && acc & F_LO == 0 {
-            cls |= ALLUP;
         }
         let w = if cls & (DIG | ALPHA | NONASCII) == ALPHA && i - s <= 16 {
             // ASCII letters only: the tokenizer has checked every byte.
@@ -259,12 +275,14 @@ fn scan_with(text: &str, scratch: &mut Scratch, f: &mut dyn FnMut(Span)) {
         &mut scratch.added,
         &mut scratch.occ,
     );
-    for c in &scratch.taken {
+    let count = scratch.taken.len();
+    for (k, c) in scratch.taken.iter().enumerate() {
         f(Span {
             start: c.s,
             end: c.e,
             entity: c.ty,
             confidence: c.conf,
+            left: count - k - 1,
         });
     }
 }
@@ -646,7 +664,8 @@ impl<'t> Scanner<'t> {
         let mut i = 0;
         while i < self.a.len() {
             let a = self.a[i];
-            if a.len() <= 4 && a.cls & NONASCII == 0 && self.b.get(a.e) == Some(&b':') {
+            // The byte after the atom first: it is rarely ':'.
+            if self.b.get(a.e) == Some(&b':') && a.len() <= 4 && a.cls & NONASCII == 0 {
                 self.ipv6(i);
             }
             if a.digits_only() {

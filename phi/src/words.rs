@@ -1039,27 +1039,50 @@ pub fn lookup(word: &[u8]) -> Word {
 }
 
 /// [`lookup`] of `text[s..e]`, which the caller knows to be ASCII letters
-/// only: when 16 bytes can be read from `s`, the key is one load and a mask.
+/// only: the key is two 8-byte loads (from the last 16 bytes of the text,
+/// shifted, near its end) and masks; no copy of a variable length.
 #[inline]
 pub fn lookup_at(text: &[u8], s: usize, e: usize) -> Word {
     let n = e.saturating_sub(s);
     if n == 0 || n > 16 || e > text.len() {
         return Word::default();
     }
-    let k = match text
-        .get(s..s + 16)
-        .and_then(|w| <[u8; 16]>::try_from(w).ok())
-    {
-        Some(raw) => {
-            let mask = if n >= 16 {
-                u128::MAX
-            } else {
-                (1u128 << (n * 8)) - 1
-            };
-            (u128::from_le_bytes(raw) | 0x2020_2020_2020_2020_2020_2020_2020_2020) & mask
-        }
-        None => key(&text[s..e]),
+    let len = text.len();
+    if len < 16 {
+        return lookup_short(&text[s..e]);
+    }
+    // 16 bytes from `from`, the word `shift` bytes in.
+    let from = s.min(len - 16);
+    let shift = s - from;
+    let load = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&text[at..at + 8]);
+        u64::from_le_bytes(w)
     };
+    let (mut lo, mut hi) = (load(from), load(from + 8));
+    if shift > 0 {
+        // Only near the end of the text (shift < 16).
+        let k = (u128::from(lo) | u128::from(hi) << 64) >> (shift * 8);
+        (lo, hi) = (k as u64, (k >> 64) as u64);
+    }
+    let (lo_mask, hi_mask) = if n <= 8 {
+        (u64::MAX >> (64 - 8 * n), 0)
+    } else {
+        (u64::MAX, u64::MAX >> (64 - 8 * (n - 8)))
+    };
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    let k = u128::from((lo | LOWER) & lo_mask) | u128::from((hi | LOWER) & hi_mask) << 64;
+    probe(k)
+}
+
+/// [`lookup_at`] in a text shorter than 16 bytes.
+#[cold]
+fn lookup_short(word: &[u8]) -> Word {
+    probe(key(word))
+}
+
+#[inline(always)]
+fn probe(k: u128) -> Word {
     let t = table();
     let h = hash(k);
     let f = filter_bit(h);
@@ -1094,4 +1117,65 @@ pub fn is_state_code(w: &[u8]) -> bool {
         b"VI", b"GU", b"AS", b"MP", b"AA", b"AE", b"AP",
     ];
     w.len() == 2 && CODES.iter().any(|c| &c[..] == w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table as a plain map: what every lookup must agree with.
+    fn expected(word: &str) -> u64 {
+        let w = word.to_ascii_lowercase();
+        let mut f = 0;
+        for &(x, flags) in LIST {
+            if x == w {
+                f |= flags;
+            }
+        }
+        if MONTHS.iter().any(|&(x, _)| x == w) {
+            f |= MONTH;
+        }
+        if FIRST_NAMES.split_ascii_whitespace().any(|x| x == w) {
+            f |= FIRST;
+        }
+        f
+    }
+
+    #[test]
+    fn lookup_at_every_offset_and_length() {
+        let words = [
+            "Dr",
+            "dear",
+            "MRN",
+            "January",
+            "sept",
+            "thanks",
+            "john",
+            "q",
+            "a",
+            "patient",
+            "identification",
+            "zzzzzzzzzzzzzzzz",
+            "Respectfully",
+            "unknownword",
+            "routing",
+            "xy",
+            "the",
+            "Mastercard",
+            "medicaid",
+        ];
+        for w in words {
+            assert_eq!(lookup(w.as_bytes()).flags, expected(w), "{w}");
+            for pre in 0..20 {
+                for post in 0..20 {
+                    let text = format!("{}{w}{}", "-".repeat(pre), ".".repeat(post));
+                    let got = lookup_at(text.as_bytes(), pre, pre + w.len()).flags;
+                    assert_eq!(got, expected(w), "{text:?}");
+                }
+            }
+        }
+        assert_eq!(lookup(b"seventeenletterss").flags, 0);
+        assert_eq!(lookup(b"").flags, 0);
+        assert_eq!(lookup(b"dr.").flags, 0);
+    }
 }
