@@ -1,10 +1,14 @@
 //! PHI detection and masking for free text.
 //!
 //! The detector reads a message once: one pass splits it into *atoms* (runs
-//! of letters and digits; everything else is a separator) and looks each
+//! of letters and digits; everything else is a separator; the class of an
+//! atom comes from one table load per byte and one per atom) and looks each
 //! short word up in one hash table of context words (labels such as `MRN`
 //! or `routing`, name triggers such as `Dr` or `Dear`, months, street
 //! suffixes, top-level domains, negative cues such as `order` or `version`).
+//! The key of a word is two 8-byte loads and masks; a one-hash Bloom filter
+//! in front of the table turns most unknown words away. Per-call buffers
+//! are kept per thread and reused.
 //! A second, much shorter walk over the atoms tries the recognisers only
 //! where they can match: digit runs joined by `-./ ()` are parsed once into
 //! a chain and read as phones, SSNs, cards, dates, IPs; mixed letter-digit

@@ -1302,13 +1302,24 @@ impl<'t> Scanner<'t> {
             | words::FIRST
             | words::VERBNAME)
             != 0
-            || (a.len() <= 2 && f & (words::STOP | words::FILLER) != 0)
+            || self.i_am_or_this_is(i)
         {
             self.person(i);
         }
         if f & words::UNIT != 0 && self.word(i).eq_ignore_ascii_case(b"box") {
             self.po_box(i);
         }
+    }
+
+    /// "am" and "m" (I am X, I'm X) and "is" (this is X): the short words
+    /// `person` reads without a flag. Checked here so the many other short
+    /// function words (to, of, in, a) do not go through `person` at all.
+    #[inline]
+    fn i_am_or_this_is(&self, i: usize) -> bool {
+        let w = self.word(i);
+        w.eq_ignore_ascii_case(b"m")
+            || w.eq_ignore_ascii_case(b"am")
+            || w.eq_ignore_ascii_case(b"is")
     }
 
     fn ipv6(&mut self, i: usize) {
