@@ -262,9 +262,17 @@ fn names() {
 fn self_introductions() {
     // The short words `person` reads without a flag (am, m, is).
     has("hello, I am Tamsin Holloway", E::Person, "Tamsin Holloway");
-    has("I'm Tamsin Holloway from the clinic", E::Person, "Tamsin Holloway");
+    has(
+        "I'm Tamsin Holloway from the clinic",
+        E::Person,
+        "Tamsin Holloway",
+    );
     has("I\u{2019}m Tamsin Holloway", E::Person, "Tamsin Holloway");
-    has("this is Tamsin Holloway calling", E::Person, "Tamsin Holloway");
+    has(
+        "this is Tamsin Holloway calling",
+        E::Person,
+        "Tamsin Holloway",
+    );
     // Other short function words before a capitalised word start no name.
     none_of("we went to Boston General on the way in", E::Person);
     none_of("it is at Mercy West", E::Person);
