@@ -6,6 +6,23 @@ use secrecy::SecretString;
 
 use crate::config::Config;
 
+/// The AWS SDK configuration from the environment (region, credentials,
+/// `AWS_ENDPOINT_URL`), with the one HTTPS client every SDK call here uses:
+/// rustls on *ring* (see the workspace Cargo.toml for why not aws-lc-rs).
+/// Trusted roots are the platform's, read when the first connection is made;
+/// `SSL_CERT_FILE` (set in template.yaml) makes that one file read instead of
+/// a directory walk.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await
+}
+
 #[derive(Clone)]
 pub struct Secrets {
     client: aws_sdk_secretsmanager::Client,
@@ -16,9 +33,8 @@ impl Secrets {
         if !config.needs_secrets_manager() {
             return None;
         }
-        let sdk = aws_config::load_from_env().await;
         Some(Self {
-            client: aws_sdk_secretsmanager::Client::new(&sdk),
+            client: aws_sdk_secretsmanager::Client::new(&sdk_config().await),
         })
     }
 

@@ -31,13 +31,16 @@
 //! is 422 `idempotency-key-reused`.
 //!
 //! Expiry: a key is live while `idempotency_expires_at > now()`. The
-//! checkout statement first clears the caller's expired keys (all of them,
-//! via the same index), so an old key never blocks a new order and a
-//! returning user tidies up after themselves; `app.purge_expired_idempotency_keys()`
-//! (migration 0004, for `service_role`, batched, SKIP LOCKED) clears the
-//! rest on a schedule. Orders are never deleted, only their three key
-//! columns emptied, which also removes them from the unique index: expired
-//! keys do not pile up.
+//! checkout statement first clears *this* key if it has expired (one probe
+//! of the unique index), so an old key never blocks a new order;
+//! `app.purge_expired_idempotency_keys()` (migration 0004, for
+//! `service_role`, batched, SKIP LOCKED; run daily by create-partitions)
+//! clears all other expired keys. Clearing only this key keeps the statement's
+//! cost independent of how many orders the caller has: clearing all the
+//! caller's expired keys here made the planner walk every order of the tenant
+//! when its statistics lagged behind a burst of orders (BENCHMARKS.md).
+//! Orders are never deleted, only their three key columns emptied, which
+//! also removes them from the unique index: expired keys do not pile up.
 //!
 //! Concurrency, in one round trip: the statement inserts with
 //! `ON CONFLICT (tenant_id, user_id, idempotency_key) DO UPDATE SET
@@ -418,8 +421,9 @@ fn fits_order_total(total: Decimal) -> bool {
 /// id, $10 status, $11 customer_email, $12 payment_method, $13
 /// transaction_id, $14 shipping_address.
 ///
-/// - `cleared` empties the caller's expired keys. The insert's WHERE reads
-///   it, so it has run before the insert looks for a conflicting key.
+/// - `cleared` empties this key if it has expired (at most one row, by the
+///   unique index). The insert's WHERE reads it, so it has run before the
+///   insert looks for a conflicting key.
 /// - `prior` is the caller's live order for this key, if any: a replay or a
 ///   mismatch, decided in Rust by comparing `request_hash`; nothing is
 ///   priced or inserted then.
@@ -437,8 +441,8 @@ const CHECKOUT: &str = "\
 WITH cleared AS (
   UPDATE public.orders
      SET idempotency_key = NULL, request_hash = NULL, idempotency_expires_at = NULL
-   WHERE tenant_id = $1 AND user_id = $2
-     AND idempotency_key IS NOT NULL AND idempotency_expires_at <= now()
+   WHERE tenant_id = $1 AND user_id = $2 AND idempotency_key = $3
+     AND idempotency_expires_at <= now()
   RETURNING 1
 ),
 prior AS (

@@ -818,7 +818,7 @@ async fn two_users_with_the_same_key_get_two_orders() {
 }
 
 #[tokio::test]
-async fn an_expired_key_may_be_used_afresh_and_expired_keys_are_cleared() {
+async fn an_expired_key_may_be_used_afresh_and_only_that_key_is_cleared_inline() {
     let db = TestDb::new().await;
     let t = db.tenant().await;
     let admin = db.admin().await;
@@ -851,29 +851,44 @@ async fn an_expired_key_may_be_used_afresh_and_expired_keys_are_cleared() {
     assert!(replayed(&again));
     assert_eq!(body_json(&again), body_json(&second));
 
-    // The caller's expired keys were cleared by that checkout; the orders stay.
-    let rows = admin
-        .query(
-            "SELECT order_id, idempotency_key, request_hash IS NULL, idempotency_expires_at IS NULL
-             FROM orders ORDER BY created_at, order_id",
-            &[],
-        )
-        .await
-        .expect("orders");
-    assert_eq!(rows.len(), 3);
-    let keys: BTreeMap<String, Option<String>> =
-        rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    // That checkout cleared the reused key only; the caller's other expired
+    // key waits for the daily purge. The orders stay.
+    let keys = order_keys(&admin).await;
+    assert_eq!(keys.len(), 3);
     let second_id = body_json(&second)["order_id"]
         .as_str()
         .expect("id")
         .to_owned();
+    let old_id = body_json(&old)["order_id"].as_str().expect("id").to_owned();
     for (order_id, key) in &keys {
-        if *order_id == second_id {
-            assert_eq!(key.as_deref(), Some("daily"));
+        let expected = if *order_id == second_id {
+            Some("daily")
+        } else if *order_id == old_id {
+            Some("other-old")
         } else {
-            assert_eq!(*key, None, "expired key of {order_id} cleared");
-        }
+            None
+        };
+        assert_eq!(key.as_deref(), expected, "key of order {order_id}");
     }
+    let purged: i32 = admin
+        .query_one("SELECT app.purge_expired_idempotency_keys()", &[])
+        .await
+        .expect("purge")
+        .get(0);
+    assert_eq!(purged, 1, "the purge clears the remaining expired key");
+    let keys = order_keys(&admin).await;
+    assert_eq!(keys[&old_id], None);
+    assert_eq!(keys[&second_id].as_deref(), Some("daily"));
+}
+
+/// Every order's `order_id` and idempotency key (NULL when cleared; the
+/// table's constraint keeps hash and expiry NULL with it).
+async fn order_keys(admin: &tokio_postgres::Client) -> BTreeMap<String, Option<String>> {
+    let rows = admin
+        .query("SELECT order_id, idempotency_key FROM orders", &[])
+        .await
+        .expect("orders");
+    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
 }
 
 #[tokio::test]

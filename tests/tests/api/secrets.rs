@@ -6,7 +6,7 @@ use serde_json::json;
 use shared::{AppState, Config};
 
 async fn secrets_client() -> SecretsClient {
-    SecretsClient::new(&aws_config::load_from_env().await)
+    SecretsClient::new(&shared::secrets::sdk_config().await)
 }
 
 async fn put_secret(client: &SecretsClient, name: &str, value: &str) -> String {

@@ -528,7 +528,7 @@ async fn cold(db: &TestDb, starts: usize) -> Result<Value> {
     let bin = release_dir().join("book");
     runtime_api::require(&bin)?;
     let pooler = pooler_addr();
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let conf = shared::secrets::sdk_config().await;
     let sm = aws_sdk_secretsmanager::Client::new(&conf);
     let id = Uuid::new_v4().simple().to_string();
     let db_secret = json!({
@@ -566,6 +566,12 @@ async fn cold(db: &TestDb, starts: usize) -> Result<Value> {
     .collect();
     env.push(("DB_SECRET_ARN".into(), db_arn));
     env.push(("JWT_SECRET_ARN".into(), jwt_arn));
+    // As template.yaml sets it (there the bundle of provided.al2023): the TLS
+    // stacks read one CA file instead of walking the certificate directory.
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    if std::path::Path::new(bundle).exists() {
+        env.push(("SSL_CERT_FILE".into(), bundle.into()));
+    }
     // Experiments (BENCHMARKS.md): BENCH_COLD_ENV="K=V,K=V" adds to or
     // overrides the function's environment; `K=` removes K.
     if let Ok(extra) = std::env::var("BENCH_COLD_ENV") {
