@@ -6,21 +6,49 @@ use secrecy::SecretString;
 
 use crate::config::Config;
 
-/// The AWS SDK configuration from the environment (region, credentials,
-/// `AWS_ENDPOINT_URL`), with the one HTTPS client every SDK call here uses:
-/// rustls on *ring* (see the workspace Cargo.toml for why not aws-lc-rs).
-/// Trusted roots are the platform's, read when the first connection is made;
-/// `SSL_CERT_FILE` (set in template.yaml) makes that one file read instead of
-/// a directory walk.
-pub async fn sdk_config() -> aws_config::SdkConfig {
+/// A Secrets Manager client configured from the environment, as Lambda
+/// provides it: `AWS_REGION`, and the execution role's credentials in
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`
+/// (fixed for the life of the execution environment). `AWS_ENDPOINT_URL`
+/// (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it elsewhere: moto in the
+/// tests. On a laptop, export credentials the same way
+/// (`aws configure export-credentials --format env`).
+///
+/// Not `aws-config`'s provider chain: it brings an STS client, profile-file
+/// parsing and the IMDS client into every binary (about 0.5 MB) and reads
+/// files at start, none of which a Lambda function needs. What is missing is
+/// reported by the first call (`GetSecretValue failed: … no credentials …`).
+///
+/// HTTPS: rustls on *ring* (see the workspace Cargo.toml for why not
+/// aws-lc-rs). Trusted roots are the platform's, read at the first TLS
+/// connection; `SSL_CERT_FILE` (set in template.yaml) makes that one file.
+pub fn client_from_env() -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await
+    let mut conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http);
+    if let Some(region) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
+        conf = conf.region(Region::new(region));
+    }
+    if let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        conf = conf.credentials_provider(Credentials::new(
+            id,
+            secret,
+            env("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        ));
+    }
+    if let Some(url) = env("AWS_ENDPOINT_URL_SECRETS_MANAGER").or_else(|| env("AWS_ENDPOINT_URL")) {
+        conf = conf.endpoint_url(url);
+    }
+    aws_sdk_secretsmanager::Client::from_conf(conf.build())
 }
 
 #[derive(Clone)]
@@ -34,7 +62,7 @@ impl Secrets {
             return None;
         }
         Some(Self {
-            client: aws_sdk_secretsmanager::Client::new(&sdk_config().await),
+            client: client_from_env(),
         })
     }
 

@@ -1,19 +1,36 @@
 //! Structured logs: one JSON object per line on stdout, which CloudWatch
 //! Logs Insights can query field by field. `RUST_LOG` sets the level (default `info`).
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // `Targets`, not `EnvFilter`: RUST_LOG here is a level with optional
+    // per-target levels ("info", "warn,shared=debug"); EnvFilter's span and
+    // field matching would bring a regex engine into every binary.
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     // `try_init`: tests may call this more than once per process.
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .with_env_filter(filter)
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_target(false),
+        )
+        .with(filter)
         .try_init();
+}
+
+/// RUST_LOG as `Targets`; unset, empty or unreadable means `info`.
+fn log_filter(rust_log: Option<&str>) -> Targets {
+    rust_log
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// Namespace of the CloudWatch metrics (`METRICS_NAMESPACE` overrides).
@@ -72,6 +89,23 @@ fn emf_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_sets_levels_and_defaults_to_info() {
+        let f = log_filter(None);
+        assert!(f.would_enable("book", &Level::INFO));
+        assert!(!f.would_enable("book", &Level::DEBUG));
+        for blank in ["", "  ", "not=a=level"] {
+            let f = log_filter(Some(blank));
+            assert!(f.would_enable("x", &Level::INFO), "{blank:?}");
+            assert!(!f.would_enable("x", &Level::DEBUG), "{blank:?}");
+        }
+        let f = log_filter(Some("warn,shared=debug"));
+        assert!(!f.would_enable("book", &Level::INFO));
+        assert!(f.would_enable("book", &Level::WARN));
+        assert!(f.would_enable("shared::db", &Level::DEBUG));
+    }
 
     #[test]
     fn the_metrics_line_is_embedded_metric_format() {

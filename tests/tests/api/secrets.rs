@@ -6,7 +6,7 @@ use serde_json::json;
 use shared::{AppState, Config};
 
 async fn secrets_client() -> SecretsClient {
-    SecretsClient::new(&shared::secrets::sdk_config().await)
+    shared::secrets::client_from_env()
 }
 
 async fn put_secret(client: &SecretsClient, name: &str, value: &str) -> String {

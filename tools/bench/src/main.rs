@@ -528,8 +528,7 @@ async fn cold(db: &TestDb, starts: usize) -> Result<Value> {
     let bin = release_dir().join("book");
     runtime_api::require(&bin)?;
     let pooler = pooler_addr();
-    let conf = shared::secrets::sdk_config().await;
-    let sm = aws_sdk_secretsmanager::Client::new(&conf);
+    let sm = shared::secrets::client_from_env();
     let id = Uuid::new_v4().simple().to_string();
     let db_secret = json!({
         "username": "postgres", "password": "", "host": pooler.ip().to_string(),
