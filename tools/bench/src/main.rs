@@ -895,10 +895,13 @@ fn render(r: &Value, o: &Opts) -> String {
                 v.join("; ")
             }
         });
+        // A sequential scan of one of our tables fails the check; one of a
+        // system catalog (create-partitions reads pg_inherits, a handful of
+        // rows, where the planner rightly skips its index) does not.
         let seq = scans.map(|a| {
             !a.iter()
                 .filter_map(Value::as_str)
-                .any(|l| l.starts_with("Seq Scan"))
+                .any(|l| l.starts_with("Seq Scan") && !l.starts_with("Seq Scan on pg_"))
         });
         row("EXPLAIN", f.name(), text, "index scans only", seq);
     }
