@@ -675,8 +675,10 @@ impl<'t> Scanner<'t> {
             }
             if a.mixed() {
                 self.mixed_atom(i);
-            } else if a.w.flags != 0 || (a.len() <= 5 && (a.cls & ALLUP != 0 || a.len() == 1)) {
-                // Most words are neither keywords nor short capitals that
+            } else if a.w.flags & words::ACTS != 0
+                || (a.len() <= 5 && (a.cls & ALLUP != 0 || a.len() == 1))
+            {
+                // Most words are neither triggers nor short capitals that
                 // may start a labelled value: `word_atom` would do nothing.
                 self.word_atom(i);
             }
@@ -1281,10 +1283,10 @@ impl<'t> Scanner<'t> {
         {
             self.labelled(i);
         }
-        if a.w.flags == 0 {
+        let f = a.w.flags;
+        if f & words::ACTS == 0 {
             return;
         }
-        let f = a.w.flags;
         if f & words::MONTH != 0 {
             self.month_date(i);
         }
@@ -1300,26 +1302,15 @@ impl<'t> Scanner<'t> {
             | words::RELATION
             | words::NAMEIS
             | words::FIRST
-            | words::VERBNAME)
+            | words::VERBNAME
+            | words::SELFREF)
             != 0
-            || self.i_am_or_this_is(i)
         {
             self.person(i);
         }
         if f & words::UNIT != 0 && self.word(i).eq_ignore_ascii_case(b"box") {
             self.po_box(i);
         }
-    }
-
-    /// "am" and "m" (I am X, I'm X) and "is" (this is X): the short words
-    /// `person` reads without a flag. Checked here so the many other short
-    /// function words (to, of, in, a) do not go through `person` at all.
-    #[inline]
-    fn i_am_or_this_is(&self, i: usize) -> bool {
-        let w = self.word(i);
-        w.eq_ignore_ascii_case(b"m")
-            || w.eq_ignore_ascii_case(b"am")
-            || w.eq_ignore_ascii_case(b"is")
     }
 
     fn ipv6(&mut self, i: usize) {

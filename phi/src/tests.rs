@@ -260,8 +260,11 @@ fn names() {
 
 #[test]
 fn self_introductions() {
-    // The short words `person` reads without a flag (am, m, is).
+    // The short words `person` reads (am, m, is) carry their own flag,
+    // in any case.
     has("hello, I am Tamsin Holloway", E::Person, "Tamsin Holloway");
+    has("I AM Tamsin Holloway", E::Person, "Tamsin Holloway");
+    has("This Is Tamsin Holloway", E::Person, "Tamsin Holloway");
     has(
         "I'm Tamsin Holloway from the clinic",
         E::Person,

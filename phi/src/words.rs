@@ -53,6 +53,24 @@ pub const DIRECTION: u64 = 1 << 34;
 pub const VERBNAME: u64 = 1 << 35;
 /// Words that end a label search (a new clause starts).
 pub const PO: u64 = 1 << 36;
+/// "am", "m", "is": "I am X", "I'm X", "this is X" may follow.
+pub const SELFREF: u64 = 1 << 37;
+
+/// The flags on which the walk over the atoms does something for a word
+/// itself (dates, URLs, names, P.O. boxes): a word with none of them is
+/// only context that other recognisers read.
+pub const ACTS: u64 = MONTH
+    | SCHEME
+    | TLD
+    | TITLE
+    | GREET
+    | SIGNOFF
+    | RELATION
+    | NAMEIS
+    | FIRST
+    | VERBNAME
+    | UNIT
+    | SELFREF;
 
 /// Every label flag that anchors a value.
 pub const LABELS: u64 = SSN
@@ -433,8 +451,8 @@ const LIST: &[(&str, u64)] = &[
     ("ask", STOP),
     ("asked", STOP),
     ("cc'd", STOP),
-    ("am", STOP),
-    ("m", STOP),
+    ("am", STOP | SELFREF),
+    ("m", STOP | SELFREF),
     ("this", STOP),
     ("i", STOP),
     ("he", STOP),
@@ -527,7 +545,7 @@ const LIST: &[(&str, u64)] = &[
     ("complains", STOP),
     ("states", STOP),
     ("stated", STOP),
-    ("is", FILLER | STOP),
+    ("is", FILLER | STOP | SELFREF),
     ("info", STOP | TLD),
     ("information", STOP),
     ("intake", STOP),
@@ -1174,6 +1192,10 @@ mod tests {
                 }
             }
         }
+        for w in ["am", "M", "Is"] {
+            assert_ne!(lookup(w.as_bytes()).flags & SELFREF, 0, "{w}");
+        }
+        assert_eq!(lookup(b"the").flags & ACTS, 0);
         assert_eq!(lookup(b"seventeenletterss").flags, 0);
         assert_eq!(lookup(b"").flags, 0);
         assert_eq!(lookup(b"dr.").flags, 0);
