@@ -205,7 +205,13 @@ struct Scanner<'t> {
     b: &'t [u8],
     a: Vec<Atom>,
     c: Vec<Cand>,
+    /// The gaps inside the digit chain being read: `cg[x]` follows its
+    /// group `x` (set by `chain`, read by the numeric recognisers).
+    cg: [Gap; CHAIN],
 }
+
+/// The most digit groups one chain holds.
+const CHAIN: usize = 10;
 
 /// Buffers kept between calls on one thread, so a scan allocates nothing
 /// once they have grown to the size of the messages seen.
@@ -259,6 +265,7 @@ fn scan_with(text: &str, scratch: &mut Scratch, f: &mut dyn FnMut(Span)) {
         b: text.as_bytes(),
         a: atoms,
         c: cands,
+        cg: [Gap::None; CHAIN],
     };
     sc.emails();
     sc.walk();
@@ -693,18 +700,21 @@ impl<'t> Scanner<'t> {
     /// Parses the digit groups starting at atom `i` and tries every numeric
     /// recogniser on them; returns the first atom after the chain.
     fn chain(&mut self, i: usize) -> usize {
-        let mut buf = [0usize; 10];
+        let mut buf = [0usize; CHAIN];
         buf[0] = i;
         let mut len = 1;
         let mut j = i;
-        while j + 1 < self.a.len() && len < 10 {
+        while j + 1 < self.a.len() && len < CHAIN {
             if !self.a[j + 1].digits_only() {
                 break;
             }
-            match self.gap(j) {
+            let gp = self.gap(j);
+            match gp {
                 Gap::Dash | Gap::Dot | Gap::Slash | Gap::Space | Gap::Paren => {}
                 _ => break,
             }
+            // Each gap inside the chain is classified once, here.
+            self.cg[len - 1] = gp;
             j += 1;
             buf[len] = j;
             len += 1;
@@ -717,15 +727,15 @@ impl<'t> Scanner<'t> {
     }
 
     #[inline]
-    fn tight_before(&self, g: &[usize], k: usize) -> bool {
-        k > 0 && matches!(self.gap(g[k - 1]), Gap::Dash | Gap::Dot | Gap::Slash)
+    fn tight_before(&self, k: usize) -> bool {
+        k > 0 && matches!(self.cg[k - 1], Gap::Dash | Gap::Dot | Gap::Slash)
     }
 
     #[inline]
     fn tight_after(&self, g: &[usize], last: usize) -> bool {
         last + 1 < g.len()
             && matches!(
-                self.gap(g[last]),
+                self.cg[last],
                 Gap::Dash | Gap::Dot | Gap::Slash | Gap::Paren
             )
     }
@@ -739,7 +749,7 @@ impl<'t> Scanner<'t> {
         let ai = g[k];
         let d = self.digits(ai);
         let n = d.len();
-        let tb = self.tight_before(g, k);
+        let tb = self.tight_before(k);
         let rest = g.len() - k;
 
         // Phones: +1 / 1 / 001, (area) exchange line, extension.
@@ -751,7 +761,7 @@ impl<'t> Scanner<'t> {
         if !tb && rest >= 3 {
             let (a1, a2, a3) = (g[k], g[k + 1], g[k + 2]);
             let (d1, d2, d3) = (self.digits(a1), self.digits(a2), self.digits(a3));
-            let (g1, g2) = (self.gap(a1), self.gap(a2));
+            let (g1, g2) = (self.cg[k], self.cg[k + 1]);
             let after = self.tight_after(g, k + 2);
             // SSN ddd-dd-dddd, same separator.
             if d1.len() == 3
@@ -789,7 +799,7 @@ impl<'t> Scanner<'t> {
         // IPv4.
         if !tb && rest >= 4 {
             let q = [g[k], g[k + 1], g[k + 2], g[k + 3]];
-            let dots = (0..3).all(|x| self.gap(q[x]) == Gap::Dot);
+            let dots = self.cg[k..k + 3].iter().all(|&x| x == Gap::Dot);
             if dots && !self.tight_after(g, k + 3) {
                 let ok = q.iter().all(|&x| {
                     let v = self.digits(x);
@@ -810,7 +820,7 @@ impl<'t> Scanner<'t> {
         if !tb && rest >= 2 {
             let (a1, a2) = (g[k], g[k + 1]);
             let (d1, d2) = (self.digits(a1), self.digits(a2));
-            if self.gap(a1) == Gap::Slash
+            if self.cg[k] == Gap::Slash
                 && !self.tight_after(g, k + 1)
                 && (1..=2).contains(&d1.len())
             {
@@ -827,7 +837,7 @@ impl<'t> Scanner<'t> {
             // ZIP+4.
             if d1.len() == 5
                 && d2.len() == 4
-                && self.gap(a1) == Gap::Dash
+                && self.cg[k] == Gap::Dash
                 && !self.tight_after(g, k + 1)
                 && self.zip_context(ai)
             {
@@ -934,7 +944,7 @@ impl<'t> Scanner<'t> {
         let mut start = if plus { s0 - 1 } else { s0 };
         let mut cc = false;
         if (d == b"1" || d == b"001" || (plus && d.len() <= 3)) && g.len() > k + 1 {
-            let gp = self.gap(ai);
+            let gp = self.cg[k];
             if matches!(gp, Gap::Dash | Gap::Dot | Gap::Space | Gap::Paren)
                 || self.gap_bytes(ai) == b" ("
                 || self.gap_bytes(ai) == b"("
@@ -947,7 +957,7 @@ impl<'t> Scanner<'t> {
                         total += self.digits(g[x]).len();
                         last = x;
                         if x + 1 < g.len()
-                            && !matches!(self.gap(g[x]), Gap::Space | Gap::Dash | Gap::Dot)
+                            && !matches!(self.cg[x], Gap::Space | Gap::Dash | Gap::Dot)
                         {
                             break;
                         }
@@ -979,8 +989,8 @@ impl<'t> Scanner<'t> {
             let (d1, d2, d3) = (self.digits(a1), self.digits(a2), self.digits(a3));
             if d1.len() == 3 && d2.len() == 3 && d3.len() == 4 && !self.tight_after(g, m + 2) {
                 let g1b = self.gap_bytes(a1);
-                let g1 = classify_gap(g1b);
-                let g2 = self.gap(a2);
+                let g1 = self.cg[m];
+                let g2 = self.cg[m + 1];
                 let paren = self.a[a1].s > 0 && b[self.a[a1].s - 1] == b'(';
                 let ok_g1 = match g1 {
                     Gap::Paren => paren,
@@ -1035,7 +1045,7 @@ impl<'t> Scanner<'t> {
         if !cc && d.len() == 3 && g.len() > k + 1 && s0 > 0 && b[s0 - 1] == b'(' {
             let a1 = g[k + 1];
             let d1 = self.digits(a1);
-            if d1.len() == 7 && self.gap(ai) == Gap::Paren && check::nanp(d, &d1[..3]) {
+            if d1.len() == 7 && self.cg[k] == Gap::Paren && check::nanp(d, &d1[..3]) {
                 let end = self.extension(self.a[a1].e);
                 self.push(s0 - 1, end, T::PhoneNumber, 86, 0.85);
             }
@@ -1076,25 +1086,28 @@ impl<'t> Scanner<'t> {
     }
 
     fn card_groups(&mut self, g: &[usize], k: usize) {
-        let first_gap = self.gap(g[k]);
+        let first_gap = self.cg[k];
         if !matches!(first_gap, Gap::Space | Gap::Dash) {
             return;
         }
-        let mut digits: Vec<u8> = Vec::with_capacity(20);
+        // At most 19 digits plus one group of 6.
+        let mut buf = [0u8; 32];
+        let mut len = 0;
         let mut best: Option<usize> = None;
         for x in k..g.len() {
             let d = self.digits(g[x]);
             if d.len() < 3 || d.len() > 6 {
                 break;
             }
-            digits.extend_from_slice(d);
-            if digits.len() > 19 {
+            buf[len..len + d.len()].copy_from_slice(d);
+            len += d.len();
+            if len > 19 {
                 break;
             }
-            if x > k && digits.len() >= 12 && check::card(&digits) && !self.tight_after(g, x) {
+            if x > k && len >= 12 && check::card(&buf[..len]) && !self.tight_after(g, x) {
                 best = Some(x);
             }
-            if x + 1 < g.len() && self.gap(g[x]) != first_gap {
+            if x + 1 < g.len() && self.cg[x] != first_gap {
                 break;
             }
         }
@@ -1210,9 +1223,11 @@ impl<'t> Scanner<'t> {
         {
             let (x, y) = (self.word(i + 1), self.word(i + 2));
             if x.len() == 3 && y.len() == 4 {
-                let mut all = up.to_vec();
-                all.extend(x.iter().map(u8::to_ascii_uppercase));
-                all.extend(y.iter().map(u8::to_ascii_uppercase));
+                let mut all = [0u8; 11];
+                all[..4].copy_from_slice(up);
+                all[4..7].copy_from_slice(x);
+                all[7..].copy_from_slice(y);
+                all.make_ascii_uppercase();
                 if check::mbi(&all) {
                     self.push(a.s, self.a[i + 2].e, T::UsMbi, 92, 0.97);
                 }
@@ -1225,7 +1240,7 @@ impl<'t> Scanner<'t> {
             && up[2].is_ascii_digit()
             && up[3].is_ascii_digit()
         {
-            self.iban(i, up.to_vec());
+            self.iban(i, up);
         }
         // Ordinal day: "4th of June".
         if w.len() <= 4 && w[0].is_ascii_digit() {
@@ -1245,22 +1260,30 @@ impl<'t> Scanner<'t> {
         self.labelled(i);
     }
 
-    fn iban(&mut self, i: usize, mut all: Vec<u8>) {
+    /// `up`: atom `i` upper-cased (at most 34 bytes).
+    fn iban(&mut self, i: usize, up: &[u8]) {
         let a = self.a[i];
         let mut best = None;
-        if check::iban(&all) {
+        // Under 34 characters, then one more group of at most 4.
+        let mut buf = [0u8; 40];
+        let mut len = up.len();
+        buf[..len].copy_from_slice(up);
+        if check::iban(&buf[..len]) {
             best = Some(a.e);
         }
         let mut j = i;
-        while j + 1 < self.a.len() && all.len() < 34 {
+        while j + 1 < self.a.len() && len < 34 {
             let gp = self.gap_bytes(j);
             let next = self.a[j + 1];
             if !(gp == b" " || gp == b"-") || next.len() > 4 || next.cls & NONASCII != 0 {
                 break;
             }
             j += 1;
-            all.extend(self.word(j).iter().map(u8::to_ascii_uppercase));
-            if check::iban(&all) {
+            let w = self.word(j);
+            buf[len..len + w.len()].copy_from_slice(w);
+            buf[len..len + w.len()].make_ascii_uppercase();
+            len += w.len();
+            if check::iban(&buf[..len]) {
                 best = Some(next.e);
             }
         }
