@@ -131,6 +131,7 @@ fn tokenize_into(text: &str, atoms: &mut Vec<Atom>) {
     let n = b.len();
     atoms.clear();
     atoms.reserve(n / 5 + 4);
+    let table = words::table();
     let mut i = 0;
     while i < n {
         // Skip separators.
@@ -193,7 +194,7 @@ fn tokenize_into(text: &str, atoms: &mut Vec<Atom>) {
         }
         let w = if cls & (DIG | ALPHA | NONASCII) == ALPHA && i - s <= 16 {
             // ASCII letters only: the tokenizer has checked every byte.
-            words::lookup_at(b, s, i)
+            words::lookup_in(table, b, s, i)
         } else {
             Word::default()
         };
