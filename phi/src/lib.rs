@@ -333,9 +333,18 @@ pub fn apply(text: &str, findings: &[Finding]) -> String {
 pub fn masked_value(entity: EntityType, raw: &str) -> String {
     if entity.is_number() {
         // Counted on bytes: no byte of a non-ASCII character is an ASCII
-        // letter or digit, so this counts the same as on characters.
+        // letter or digit, so this counts the same as on characters. One
+        // pass from the end: the letters and digits, and how many of the
+        // last ones are digits.
         let b = raw.as_bytes();
-        let n = b.iter().filter(|c| c.is_ascii_alphanumeric()).count();
+        let (mut n, mut digits, mut trailing) = (0usize, 0usize, true);
+        for &c in b.iter().rev() {
+            if c.is_ascii_alphanumeric() {
+                n += 1;
+                trailing &= c.is_ascii_digit();
+                digits += usize::from(trailing);
+            }
+        }
         let keep = if n >= 9 {
             4
         } else if n >= 6 {
@@ -344,30 +353,26 @@ pub fn masked_value(entity: EntityType, raw: &str) -> String {
             0
         };
         // Only trailing digits are kept: letters could spell a word of the text.
-        let digits = b
-            .iter()
-            .rev()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take_while(|c| c.is_ascii_digit())
-            .count();
         let keep = keep.min(digits);
         if keep > 0 {
             let mut seen = 0;
-            let mut out = String::with_capacity(raw.len());
             if raw.is_ascii() {
-                // One byte per character: no UTF-8 decoding.
-                out.extend(b.iter().map(|&c| {
+                // One byte per character: a copy of the bytes, changed in place.
+                let mut out = b.to_vec();
+                for c in &mut out {
                     if c.is_ascii_alphanumeric() {
                         seen += 1;
-                        if seen > n - keep { char::from(c) } else { '*' }
-                    } else if char::from(c).is_whitespace() {
-                        ' '
-                    } else {
-                        char::from(c)
+                        if seen <= n - keep {
+                            *c = b'*';
+                        }
+                    } else if char::from(*c).is_whitespace() {
+                        *c = b' ';
                     }
-                }));
-                return out;
+                }
+                // Still ASCII, so this cannot fail.
+                return String::from_utf8(out).unwrap_or_else(|_| tag(entity));
             }
+            let mut out = String::with_capacity(raw.len());
             out.extend(raw.chars().map(|c| {
                 if c.is_ascii_alphanumeric() {
                     seen += 1;

@@ -465,7 +465,8 @@ fn propagate(
             let needle = bytes_of(n);
             let last = b.len() - needle.len();
             for p in memchr::memchr_iter(needle[0], &b[..=last]) {
-                if &b[p..p + needle.len()] == needle {
+                // The needle's own place is a finding: nothing to add there.
+                if p != n.s && &b[p..p + needle.len()] == needle {
                     occ.push((p, idx));
                 }
             }
