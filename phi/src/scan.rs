@@ -941,6 +941,11 @@ impl<'t> Scanner<'t> {
         let b = self.b;
         let s0 = self.a[ai].s;
         let plus = s0 > 0 && b[s0 - 1] == b'+';
+        // Without '+', every form below starts with a group of 1 ("1"), 3
+        // ("001", an area code) or 11 digits.
+        if !(plus || d.len() == 3 || d.len() == 11 || d == b"1") {
+            return;
+        }
         // Body position and span start.
         let mut m = k;
         let mut start = if plus { s0 - 1 } else { s0 };
@@ -1146,6 +1151,11 @@ impl<'t> Scanner<'t> {
 
     fn labelled(&mut self, ai: usize) {
         const KINDS: u64 = words::MRN | words::PLAN | words::ACCT | words::DL;
+        // The first step of `label`, without a call: most values have no
+        // label or filler word right before them.
+        if ai == 0 || !self.a[ai - 1].has(KINDS | words::FILLER) {
+            return;
+        }
         let Some(li) = self.label(ai, KINDS, 5) else {
             return;
         };
@@ -1571,6 +1581,14 @@ impl<'t> Scanner<'t> {
     }
 
     fn day_first_date(&mut self, i: usize) {
+        // A month name next, or "of" then one: checked before the day.
+        if !self
+            .a
+            .get(i + 1)
+            .is_some_and(|m| m.has(words::MONTH) || m.len() == 2)
+        {
+            return;
+        }
         if !self.day_at(i) {
             return;
         }
