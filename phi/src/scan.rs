@@ -1631,6 +1631,14 @@ impl<'t> Scanner<'t> {
         if check::num(self.word(i)) == 0 || i + 2 >= n {
             return;
         }
+        // The street suffix is the second to fifth word after the number:
+        // without one there, the walk below finds nothing.
+        if !self.a[i + 2..n.min(i + 6)]
+            .iter()
+            .any(|w| w.has(words::SUFFIX))
+        {
+            return;
+        }
         let b = self.b;
         // The number must not be glued to a previous token ("$12 Main" fine, "12.5 Main" not).
         if num.s > 0 && matches!(b[num.s - 1], b'.' | b',' | b'$' | b'/' | b':') {
