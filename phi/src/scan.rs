@@ -2008,22 +2008,28 @@ impl<'t> Scanner<'t> {
         if f & words::RELATION != 0 && matches!(g, b" " | b", " | b": ") {
             push_name(self, i + 1, false, false, 0.7);
         }
-        // "I am X", "I'm X", "this is X".
-        let (lbuf, lnum) = lower16(w);
-        let lower = &lbuf[..lnum];
-        if (lower == b"am"
-            || (lower == b"m"
+        // "I am X", "I'm X", "this is X": only am, m and is carry SELFREF.
+        if f & words::SELFREF != 0 {
+            let (lbuf, lnum) = lower16(w);
+            let lower = &lbuf[..lnum];
+            if (lower == b"am"
+                || (lower == b"m"
+                    && i > 0
+                    && self.word(i - 1).eq_ignore_ascii_case(b"i")
+                    && matches!(self.gap_bytes(i - 1), b"'" | b"\xe2\x80\x99")))
                 && i > 0
-                && self.word(i - 1).eq_ignore_ascii_case(b"i")
-                && matches!(self.gap_bytes(i - 1), b"'" | b"\xe2\x80\x99")))
-            && i > 0
-            && g == b" "
-            && (lower == b"m" || self.word(i - 1).eq_ignore_ascii_case(b"i"))
-        {
-            push_name(self, i + 1, false, false, 0.7);
-        }
-        if lower == b"is" && i > 0 && self.word(i - 1).eq_ignore_ascii_case(b"this") && g == b" " {
-            push_name(self, i + 1, false, false, 0.7);
+                && g == b" "
+                && (lower == b"m" || self.word(i - 1).eq_ignore_ascii_case(b"i"))
+            {
+                push_name(self, i + 1, false, false, 0.7);
+            }
+            if lower == b"is"
+                && i > 0
+                && self.word(i - 1).eq_ignore_ascii_case(b"this")
+                && g == b" "
+            {
+                push_name(self, i + 1, false, false, 0.7);
+            }
         }
         // "spoke with X", "referred by X", "seen by X".
         if f & words::VERBNAME != 0 && g == b" " && i > 0 {
