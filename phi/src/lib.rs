@@ -10,8 +10,13 @@
 //! in front of the table turns most unknown words away. Per-call buffers
 //! are kept per thread and reused.
 //! A second, much shorter walk over the atoms tries the recognisers only
-//! where they can match: digit runs joined by `-./ ()` are parsed once into
-//! a chain and read as phones, SSNs, cards, dates, IPs; mixed letter-digit
+//! where they can match: a word goes further only if its flags include one
+//! the walk acts on (`ACTS`: name triggers, months, schemes, top-level
+//! domains, `am`/`is`), so context words cost nothing there; digit runs
+//! joined by `-./ ()` are parsed once into a chain (each gap classified
+//! once) and read as phones, SSNs, cards, dates, IPs, each recogniser
+//! first checking what is cheap (group length, the atom before, the next
+//! word) before any context search; mixed letter-digit
 //! atoms as MBI, DEA, VIN, IBAN; context labels anchor MRN, member, account
 //! and licence numbers and ZIP codes. Checksums (Luhn, NPI, DEA, MBI
 //! positions, IBAN mod-97, ABA 3-7-1, VIN) run only on those candidates.

@@ -300,6 +300,13 @@ fn scan_with(text: &str, scratch: &mut Scratch, f: &mut dyn FnMut(Span)) {
 #[inline(never)]
 fn resolve(c: &mut [Cand], taken: &mut Vec<Cand>) {
     taken.clear();
+    if let [one] = c {
+        // The common case: nothing to sort or compare.
+        if one.e > one.s {
+            taken.push(*one);
+        }
+        return;
+    }
     if c.is_empty() {
         return;
     }
