@@ -322,6 +322,47 @@ fn masking() {
         "[MEDICAL_RECORD_NUMBER]"
     );
     assert_eq!(masked_value(E::Date, "June 4, 1942"), "[DATE]");
+    // Whitespace becomes a space; only trailing digits are kept, at most
+    // four, two for 6-8 characters, none under 6.
+    assert_eq!(
+        masked_value(E::CreditCard, "4111\t1111 1111\n1111"),
+        "**** **** **** 1111"
+    );
+    assert_eq!(masked_value(E::UsMbi, "1EG4TE5MK73"), "*********73");
+    assert_eq!(masked_value(E::UsMbi, "1EG4TE5MK7X"), "[US_MBI]");
+    assert_eq!(masked_value(E::AccountNumber, "AB-123456"), "**-****56");
+    assert_eq!(masked_value(E::AccountNumber, "123456789"), "*****6789");
+    // Non-ASCII separators stay; non-ASCII whitespace becomes a space.
+    assert_eq!(
+        masked_value(E::AccountNumber, "12\u{2013}345\u{a0}6789"),
+        "**\u{2013}*** 6789"
+    );
+}
+
+#[test]
+fn cheap_first_checks_keep_what_they_guard() {
+    // A suffix as the fifth word after the number.
+    has(
+        "lives at 12 North Old Mill Creek Road now",
+        E::StreetAddress,
+        "12 North Old Mill Creek Road",
+    );
+    // "of" between the day and the month.
+    has("seen on 4 of June 2021", E::Date, "4 of June 2021");
+    // Phone forms: leading 1, area code, 11 digits, '+'.
+    has(
+        "call 1-555-867-5309 today",
+        E::PhoneNumber,
+        "1-555-867-5309",
+    );
+    has(
+        "call +44 20 7946 0958 today",
+        E::PhoneNumber,
+        "+44 20 7946 0958",
+    );
+    has("call 15558675309 today", E::PhoneNumber, "15558675309");
+    // A labelled value after a filler word.
+    has("MRN is 4455667", E::MedicalRecordNumber, "4455667");
 }
 
 #[test]
