@@ -1087,6 +1087,14 @@ pub fn lookup_in(t: &Table, text: &[u8], s: usize, e: usize) -> Word {
         return Word::default();
     }
     let len = text.len();
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    if n <= 8
+        && let Some(c) = text.get(s..).and_then(<[u8]>::first_chunk::<8>)
+    {
+        // Most words: one 8-byte load, no shift.
+        let lo = (u64::from_le_bytes(*c) | LOWER) & KEY_MASKS[n].0;
+        return probe(t, u128::from(lo));
+    }
     if len < 16 {
         return lookup_short(t, &text[s..e]);
     }
@@ -1102,7 +1110,6 @@ pub fn lookup_in(t: &Table, text: &[u8], s: usize, e: usize) -> Word {
     }
     let (lo, hi) = (k as u64, (k >> 64) as u64);
     let (lo_mask, hi_mask) = KEY_MASKS[n];
-    const LOWER: u64 = 0x2020_2020_2020_2020;
     let k = u128::from((lo | LOWER) & lo_mask) | u128::from((hi | LOWER) & hi_mask) << 64;
     probe(t, k)
 }
