@@ -211,6 +211,9 @@ struct Scanner<'t> {
     cg: [Gap; CHAIN],
 }
 
+/// The labels `labelled` reads a value after.
+const LABEL_KINDS: u64 = words::MRN | words::PLAN | words::ACCT | words::DL;
+
 /// The most digit groups one chain holds.
 const CHAIN: usize = 10;
 
@@ -762,7 +765,9 @@ impl<'t> Scanner<'t> {
         let rest = g.len() - k;
 
         // Phones: +1 / 1 / 001, (area) exchange line, extension.
-        if !tb {
+        // Without '+', every phone form starts with a group of 1 ("1"), 3
+        // ("001", an area code) or 11 digits: checked here, before a call.
+        if !tb && (matches!(n, 1 | 3 | 11) || self.plus_before(ai)) {
             self.phone(g, k);
         }
 
@@ -822,7 +827,8 @@ impl<'t> Scanner<'t> {
             }
         }
         // Cards in groups.
-        if !tb && rest >= 2 {
+        if !tb && rest >= 2 && (3..=6).contains(&n) && matches!(self.cg[k], Gap::Space | Gap::Dash)
+        {
             self.card_groups(g, k);
         }
         // Two-group dates (m/d, m/yyyy) only with a date label.
@@ -907,7 +913,8 @@ impl<'t> Scanner<'t> {
             }
             _ => {}
         }
-        if (2..=3).contains(&n) {
+        // 90-130 only: '9' and one digit, or '1', '0'-'3' and one digit.
+        if (n == 2 && d[0] == b'9') || (n == 3 && d[0] == b'1' && d[1] <= b'3') {
             self.age(ai);
         }
         // Street address and day-first dates start with the last group.
@@ -942,6 +949,13 @@ impl<'t> Scanner<'t> {
         (words::is_state_code(self.word(i - 1))) || (p.has(words::STATE) && p.cls & UP != 0)
     }
 
+    #[inline]
+    fn plus_before(&self, ai: usize) -> bool {
+        let s0 = self.a[ai].s;
+        s0 > 0 && self.b[s0 - 1] == b'+'
+    }
+
+    #[inline(never)]
     fn phone(&mut self, g: &[usize], k: usize) {
         let ai = g[k];
         let d = self.digits(ai);
@@ -1099,6 +1113,7 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    #[inline(never)]
     fn card_groups(&mut self, g: &[usize], k: usize) {
         let first_gap = self.cg[k];
         if !matches!(first_gap, Gap::Space | Gap::Dash) {
@@ -1134,6 +1149,7 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    #[inline(never)]
     fn age(&mut self, ai: usize) {
         let d = self.digits(ai);
         let v = check::num(d);
@@ -1156,13 +1172,19 @@ impl<'t> Scanner<'t> {
     // Label-anchored values
     // ------------------------------------------------------------------
 
+    #[inline(always)]
     fn labelled(&mut self, ai: usize) {
-        const KINDS: u64 = words::MRN | words::PLAN | words::ACCT | words::DL;
-        // The first step of `label`, without a call: most values have no
-        // label or filler word right before them.
-        if ai == 0 || !self.a[ai - 1].has(KINDS | words::FILLER) {
+        // The first step of `label`, inlined where it is called: most
+        // values have no label or filler word right before them.
+        if ai == 0 || !self.a[ai - 1].has(LABEL_KINDS | words::FILLER) {
             return;
         }
+        self.labelled_value(ai);
+    }
+
+    #[inline(never)]
+    fn labelled_value(&mut self, ai: usize) {
+        const KINDS: u64 = LABEL_KINDS;
         let Some(li) = self.label(ai, KINDS, 5) else {
             return;
         };
@@ -1587,15 +1609,21 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    #[inline(always)]
     fn day_first_date(&mut self, i: usize) {
-        // A month name next, or "of" then one: checked before the day.
-        if !self
+        // A month name next, or "of" then one: checked before the day,
+        // where the call is.
+        if self
             .a
             .get(i + 1)
             .is_some_and(|m| m.has(words::MONTH) || m.len() == 2)
         {
-            return;
+            self.day_month(i);
         }
+    }
+
+    #[inline(never)]
+    fn day_month(&mut self, i: usize) {
         if !self.day_at(i) {
             return;
         }
@@ -1632,18 +1660,25 @@ impl<'t> Scanner<'t> {
     // Street addresses
     // ------------------------------------------------------------------
 
+    #[inline(always)]
     fn address(&mut self, i: usize) {
+        // The street suffix is the second to fifth word after the number:
+        // without one there, the walk in `street` finds nothing.
+        let n = self.a.len();
+        if i + 2 < n
+            && self.a[i + 2..n.min(i + 6)]
+                .iter()
+                .any(|w| w.has(words::SUFFIX))
+        {
+            self.street(i);
+        }
+    }
+
+    #[inline(never)]
+    fn street(&mut self, i: usize) {
         let n = self.a.len();
         let num = self.a[i];
-        if check::num(self.word(i)) == 0 || i + 2 >= n {
-            return;
-        }
-        // The street suffix is the second to fifth word after the number:
-        // without one there, the walk below finds nothing.
-        if !self.a[i + 2..n.min(i + 6)]
-            .iter()
-            .any(|w| w.has(words::SUFFIX))
-        {
+        if check::num(self.word(i)) == 0 {
             return;
         }
         let b = self.b;
