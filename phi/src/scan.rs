@@ -1309,7 +1309,11 @@ impl<'t> Scanner<'t> {
         let mut buf = [0u8; 40];
         let mut len = up.len();
         buf[..len].copy_from_slice(up);
-        if check::iban(&buf[..len]) {
+        // `check::iban` wants 15-34 characters, and the country's length
+        // when it knows it: the mod-97 pass runs only at that length.
+        let want = check::iban_length(&up[..2]);
+        let may = |len: usize| len >= 15 && want.is_none_or(|w| w == len);
+        if may(len) && check::iban(&buf[..len]) {
             best = Some(a.e);
         }
         let mut j = i;
@@ -1324,7 +1328,7 @@ impl<'t> Scanner<'t> {
             buf[len..len + w.len()].copy_from_slice(w);
             buf[len..len + w.len()].make_ascii_uppercase();
             len += w.len();
-            if check::iban(&buf[..len]) {
+            if may(len) && check::iban(&buf[..len]) {
                 best = Some(next.e);
             }
         }
