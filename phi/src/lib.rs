@@ -6,9 +6,9 @@
 //! short word up in one hash table of context words (labels such as `MRN`
 //! or `routing`, name triggers such as `Dr` or `Dear`, months, street
 //! suffixes, top-level domains, negative cues such as `order` or `version`).
-//! The key of a word is two 8-byte loads and masks; a one-hash Bloom filter
-//! in front of the table turns most unknown words away. Per-call buffers
-//! are kept per thread and reused.
+//! The key of a word is one 8-byte load and a mask (two of each past eight
+//! letters); a one-hash Bloom filter in front of the table turns most
+//! unknown words away. Per-call buffers are kept per thread and reused.
 //! A second, much shorter walk over the atoms tries the recognisers only
 //! where they can match: a word goes further only if its flags include one
 //! the walk acts on (`ACTS`: name triggers, months, schemes, top-level

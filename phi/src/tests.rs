@@ -363,6 +363,45 @@ fn cheap_first_checks_keep_what_they_guard() {
     has("call 15558675309 today", E::PhoneNumber, "15558675309");
     // A labelled value after a filler word.
     has("MRN is 4455667", E::MedicalRecordNumber, "4455667");
+    // Ages are 90-130: the first digits decide before the call.
+    has("age: 90", E::Age, "90");
+    has("age: 130", E::Age, "130");
+    has("age: 119", E::Age, "119");
+    none_of("age: 131", E::Age);
+    none_of("age: 89", E::Age);
+    none_of("age: 140", E::Age);
+    // Card groups: a first group of 3-6 digits then a space or a dash.
+    has(
+        "card 4111 1111 1111 1111 on file",
+        E::CreditCard,
+        "4111 1111 1111 1111",
+    );
+    has(
+        "card 4111-1111-1111-1111 on file",
+        E::CreditCard,
+        "4111-1111-1111-1111",
+    );
+    // IBAN: mod-97 at the country's length, or at every length from 15 to
+    // 34 for a country without one.
+    has(
+        "wire to GB82 WEST 1234 5698 7654 32 today",
+        E::IbanCode,
+        "GB82 WEST 1234 5698 7654 32",
+    );
+    has(
+        "wire to LY5012345678901234 today",
+        E::IbanCode,
+        "LY5012345678901234",
+    );
+    has(
+        "wire to LY50 1234 5678 9012 34 today",
+        E::IbanCode,
+        "LY50 1234 5678 9012 34",
+    );
+    none_of("wire to GB82WEST1234569876543 today", E::IbanCode);
+    // A day then a month name, and a street number without a suffix.
+    has("born 4 June 1950", E::Date, "4 June 1950");
+    none_of("took 12 pills with water", E::StreetAddress);
 }
 
 #[test]
