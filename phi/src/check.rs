@@ -186,7 +186,8 @@ pub fn iban(s: &[u8]) -> bool {
     rem == 1
 }
 
-fn iban_length(cc: &[u8]) -> Option<usize> {
+/// The length of an IBAN of country `cc`, for the countries listed.
+pub(crate) fn iban_length(cc: &[u8]) -> Option<usize> {
     Some(match cc {
         b"AD" => 24,
         b"AE" => 23,

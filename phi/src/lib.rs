@@ -6,12 +6,17 @@
 //! short word up in one hash table of context words (labels such as `MRN`
 //! or `routing`, name triggers such as `Dr` or `Dear`, months, street
 //! suffixes, top-level domains, negative cues such as `order` or `version`).
-//! The key of a word is two 8-byte loads and masks; a one-hash Bloom filter
-//! in front of the table turns most unknown words away. Per-call buffers
-//! are kept per thread and reused.
+//! The key of a word is one 8-byte load and a mask (two of each past eight
+//! letters); a one-hash Bloom filter in front of the table turns most
+//! unknown words away. Per-call buffers are kept per thread and reused.
 //! A second, much shorter walk over the atoms tries the recognisers only
-//! where they can match: digit runs joined by `-./ ()` are parsed once into
-//! a chain and read as phones, SSNs, cards, dates, IPs; mixed letter-digit
+//! where they can match: a word goes further only if its flags include one
+//! the walk acts on (`ACTS`: name triggers, months, schemes, top-level
+//! domains, `am`/`is`), so context words cost nothing there; digit runs
+//! joined by `-./ ()` are parsed once into a chain (each gap classified
+//! once) and read as phones, SSNs, cards, dates, IPs, each recogniser
+//! first checking what is cheap (group length, the atom before, the next
+//! word) before any context search; mixed letter-digit
 //! atoms as MBI, DEA, VIN, IBAN; context labels anchor MRN, member, account
 //! and licence numbers and ZIP codes. Checksums (Luhn, NPI, DEA, MBI
 //! positions, IBAN mod-97, ABA 3-7-1, VIN) run only on those candidates.
@@ -333,9 +338,18 @@ pub fn apply(text: &str, findings: &[Finding]) -> String {
 pub fn masked_value(entity: EntityType, raw: &str) -> String {
     if entity.is_number() {
         // Counted on bytes: no byte of a non-ASCII character is an ASCII
-        // letter or digit, so this counts the same as on characters.
+        // letter or digit, so this counts the same as on characters. One
+        // pass from the end: the letters and digits, and how many of the
+        // last ones are digits.
         let b = raw.as_bytes();
-        let n = b.iter().filter(|c| c.is_ascii_alphanumeric()).count();
+        let (mut n, mut digits, mut trailing) = (0usize, 0usize, true);
+        for &c in b.iter().rev() {
+            if c.is_ascii_alphanumeric() {
+                n += 1;
+                trailing &= c.is_ascii_digit();
+                digits += usize::from(trailing);
+            }
+        }
         let keep = if n >= 9 {
             4
         } else if n >= 6 {
@@ -344,30 +358,26 @@ pub fn masked_value(entity: EntityType, raw: &str) -> String {
             0
         };
         // Only trailing digits are kept: letters could spell a word of the text.
-        let digits = b
-            .iter()
-            .rev()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take_while(|c| c.is_ascii_digit())
-            .count();
         let keep = keep.min(digits);
         if keep > 0 {
             let mut seen = 0;
-            let mut out = String::with_capacity(raw.len());
             if raw.is_ascii() {
-                // One byte per character: no UTF-8 decoding.
-                out.extend(b.iter().map(|&c| {
+                // One byte per character: a copy of the bytes, changed in place.
+                let mut out = b.to_vec();
+                for c in &mut out {
                     if c.is_ascii_alphanumeric() {
                         seen += 1;
-                        if seen > n - keep { char::from(c) } else { '*' }
-                    } else if char::from(c).is_whitespace() {
-                        ' '
-                    } else {
-                        char::from(c)
+                        if seen <= n - keep {
+                            *c = b'*';
+                        }
+                    } else if char::from(*c).is_whitespace() {
+                        *c = b' ';
                     }
-                }));
-                return out;
+                }
+                // Still ASCII, so this cannot fail.
+                return String::from_utf8(out).unwrap_or_else(|_| tag(entity));
             }
+            let mut out = String::with_capacity(raw.len());
             out.extend(raw.chars().map(|c| {
                 if c.is_ascii_alphanumeric() {
                     seen += 1;

@@ -131,6 +131,7 @@ fn tokenize_into(text: &str, atoms: &mut Vec<Atom>) {
     let n = b.len();
     atoms.clear();
     atoms.reserve(n / 5 + 4);
+    let table = words::table();
     let mut i = 0;
     while i < n {
         // Skip separators.
@@ -193,7 +194,7 @@ fn tokenize_into(text: &str, atoms: &mut Vec<Atom>) {
         }
         let w = if cls & (DIG | ALPHA | NONASCII) == ALPHA && i - s <= 16 {
             // ASCII letters only: the tokenizer has checked every byte.
-            words::lookup_at(b, s, i)
+            words::lookup_in(table, b, s, i)
         } else {
             Word::default()
         };
@@ -205,7 +206,16 @@ struct Scanner<'t> {
     b: &'t [u8],
     a: Vec<Atom>,
     c: Vec<Cand>,
+    /// The gaps inside the digit chain being read: `cg[x]` follows its
+    /// group `x` (set by `chain`, read by the numeric recognisers).
+    cg: [Gap; CHAIN],
 }
+
+/// The labels `labelled` reads a value after.
+const LABEL_KINDS: u64 = words::MRN | words::PLAN | words::ACCT | words::DL;
+
+/// The most digit groups one chain holds.
+const CHAIN: usize = 10;
 
 /// Buffers kept between calls on one thread, so a scan allocates nothing
 /// once they have grown to the size of the messages seen.
@@ -259,6 +269,7 @@ fn scan_with(text: &str, scratch: &mut Scratch, f: &mut dyn FnMut(Span)) {
         b: text.as_bytes(),
         a: atoms,
         c: cands,
+        cg: [Gap::None; CHAIN],
     };
     sc.emails();
     sc.walk();
@@ -292,6 +303,13 @@ fn scan_with(text: &str, scratch: &mut Scratch, f: &mut dyn FnMut(Span)) {
 #[inline(never)]
 fn resolve(c: &mut [Cand], taken: &mut Vec<Cand>) {
     taken.clear();
+    if let [one] = c {
+        // The common case: nothing to sort or compare.
+        if one.e > one.s {
+            taken.push(*one);
+        }
+        return;
+    }
     if c.is_empty() {
         return;
     }
@@ -457,7 +475,8 @@ fn propagate(
             let needle = bytes_of(n);
             let last = b.len() - needle.len();
             for p in memchr::memchr_iter(needle[0], &b[..=last]) {
-                if &b[p..p + needle.len()] == needle {
+                // The needle's own place is a finding: nothing to add there.
+                if p != n.s && &b[p..p + needle.len()] == needle {
                     occ.push((p, idx));
                 }
             }
@@ -675,8 +694,10 @@ impl<'t> Scanner<'t> {
             }
             if a.mixed() {
                 self.mixed_atom(i);
-            } else if a.w.flags != 0 || (a.len() <= 5 && (a.cls & ALLUP != 0 || a.len() == 1)) {
-                // Most words are neither keywords nor short capitals that
+            } else if a.w.flags & words::ACTS != 0
+                || (a.len() <= 5 && (a.cls & ALLUP != 0 || a.len() == 1))
+            {
+                // Most words are neither triggers nor short capitals that
                 // may start a labelled value: `word_atom` would do nothing.
                 self.word_atom(i);
             }
@@ -691,18 +712,21 @@ impl<'t> Scanner<'t> {
     /// Parses the digit groups starting at atom `i` and tries every numeric
     /// recogniser on them; returns the first atom after the chain.
     fn chain(&mut self, i: usize) -> usize {
-        let mut buf = [0usize; 10];
+        let mut buf = [0usize; CHAIN];
         buf[0] = i;
         let mut len = 1;
         let mut j = i;
-        while j + 1 < self.a.len() && len < 10 {
+        while j + 1 < self.a.len() && len < CHAIN {
             if !self.a[j + 1].digits_only() {
                 break;
             }
-            match self.gap(j) {
+            let gp = self.gap(j);
+            match gp {
                 Gap::Dash | Gap::Dot | Gap::Slash | Gap::Space | Gap::Paren => {}
                 _ => break,
             }
+            // Each gap inside the chain is classified once, here.
+            self.cg[len - 1] = gp;
             j += 1;
             buf[len] = j;
             len += 1;
@@ -715,15 +739,15 @@ impl<'t> Scanner<'t> {
     }
 
     #[inline]
-    fn tight_before(&self, g: &[usize], k: usize) -> bool {
-        k > 0 && matches!(self.gap(g[k - 1]), Gap::Dash | Gap::Dot | Gap::Slash)
+    fn tight_before(&self, k: usize) -> bool {
+        k > 0 && matches!(self.cg[k - 1], Gap::Dash | Gap::Dot | Gap::Slash)
     }
 
     #[inline]
     fn tight_after(&self, g: &[usize], last: usize) -> bool {
         last + 1 < g.len()
             && matches!(
-                self.gap(g[last]),
+                self.cg[last],
                 Gap::Dash | Gap::Dot | Gap::Slash | Gap::Paren
             )
     }
@@ -737,11 +761,13 @@ impl<'t> Scanner<'t> {
         let ai = g[k];
         let d = self.digits(ai);
         let n = d.len();
-        let tb = self.tight_before(g, k);
+        let tb = self.tight_before(k);
         let rest = g.len() - k;
 
         // Phones: +1 / 1 / 001, (area) exchange line, extension.
-        if !tb {
+        // Without '+', every phone form starts with a group of 1 ("1"), 3
+        // ("001", an area code) or 11 digits: checked here, before a call.
+        if !tb && (matches!(n, 1 | 3 | 11) || self.plus_before(ai)) {
             self.phone(g, k);
         }
 
@@ -749,7 +775,7 @@ impl<'t> Scanner<'t> {
         if !tb && rest >= 3 {
             let (a1, a2, a3) = (g[k], g[k + 1], g[k + 2]);
             let (d1, d2, d3) = (self.digits(a1), self.digits(a2), self.digits(a3));
-            let (g1, g2) = (self.gap(a1), self.gap(a2));
+            let (g1, g2) = (self.cg[k], self.cg[k + 1]);
             let after = self.tight_after(g, k + 2);
             // SSN ddd-dd-dddd, same separator.
             if d1.len() == 3
@@ -787,7 +813,7 @@ impl<'t> Scanner<'t> {
         // IPv4.
         if !tb && rest >= 4 {
             let q = [g[k], g[k + 1], g[k + 2], g[k + 3]];
-            let dots = (0..3).all(|x| self.gap(q[x]) == Gap::Dot);
+            let dots = self.cg[k..k + 3].iter().all(|&x| x == Gap::Dot);
             if dots && !self.tight_after(g, k + 3) {
                 let ok = q.iter().all(|&x| {
                     let v = self.digits(x);
@@ -801,14 +827,15 @@ impl<'t> Scanner<'t> {
             }
         }
         // Cards in groups.
-        if !tb && rest >= 2 {
+        if !tb && rest >= 2 && (3..=6).contains(&n) && matches!(self.cg[k], Gap::Space | Gap::Dash)
+        {
             self.card_groups(g, k);
         }
         // Two-group dates (m/d, m/yyyy) only with a date label.
         if !tb && rest >= 2 {
             let (a1, a2) = (g[k], g[k + 1]);
             let (d1, d2) = (self.digits(a1), self.digits(a2));
-            if self.gap(a1) == Gap::Slash
+            if self.cg[k] == Gap::Slash
                 && !self.tight_after(g, k + 1)
                 && (1..=2).contains(&d1.len())
             {
@@ -825,7 +852,7 @@ impl<'t> Scanner<'t> {
             // ZIP+4.
             if d1.len() == 5
                 && d2.len() == 4
-                && self.gap(a1) == Gap::Dash
+                && self.cg[k] == Gap::Dash
                 && !self.tight_after(g, k + 1)
                 && self.zip_context(ai)
             {
@@ -886,7 +913,8 @@ impl<'t> Scanner<'t> {
             }
             _ => {}
         }
-        if (2..=3).contains(&n) {
+        // 90-130 only: '9' and one digit, or '1', '0'-'3' and one digit.
+        if (n == 2 && d[0] == b'9') || (n == 3 && d[0] == b'1' && d[1] <= b'3') {
             self.age(ai);
         }
         // Street address and day-first dates start with the last group.
@@ -921,18 +949,30 @@ impl<'t> Scanner<'t> {
         (words::is_state_code(self.word(i - 1))) || (p.has(words::STATE) && p.cls & UP != 0)
     }
 
+    #[inline]
+    fn plus_before(&self, ai: usize) -> bool {
+        let s0 = self.a[ai].s;
+        s0 > 0 && self.b[s0 - 1] == b'+'
+    }
+
+    #[inline(never)]
     fn phone(&mut self, g: &[usize], k: usize) {
         let ai = g[k];
         let d = self.digits(ai);
         let b = self.b;
         let s0 = self.a[ai].s;
         let plus = s0 > 0 && b[s0 - 1] == b'+';
+        // Without '+', every form below starts with a group of 1 ("1"), 3
+        // ("001", an area code) or 11 digits.
+        if !(plus || d.len() == 3 || d.len() == 11 || d == b"1") {
+            return;
+        }
         // Body position and span start.
         let mut m = k;
         let mut start = if plus { s0 - 1 } else { s0 };
         let mut cc = false;
         if (d == b"1" || d == b"001" || (plus && d.len() <= 3)) && g.len() > k + 1 {
-            let gp = self.gap(ai);
+            let gp = self.cg[k];
             if matches!(gp, Gap::Dash | Gap::Dot | Gap::Space | Gap::Paren)
                 || self.gap_bytes(ai) == b" ("
                 || self.gap_bytes(ai) == b"("
@@ -945,7 +985,7 @@ impl<'t> Scanner<'t> {
                         total += self.digits(g[x]).len();
                         last = x;
                         if x + 1 < g.len()
-                            && !matches!(self.gap(g[x]), Gap::Space | Gap::Dash | Gap::Dot)
+                            && !matches!(self.cg[x], Gap::Space | Gap::Dash | Gap::Dot)
                         {
                             break;
                         }
@@ -977,8 +1017,8 @@ impl<'t> Scanner<'t> {
             let (d1, d2, d3) = (self.digits(a1), self.digits(a2), self.digits(a3));
             if d1.len() == 3 && d2.len() == 3 && d3.len() == 4 && !self.tight_after(g, m + 2) {
                 let g1b = self.gap_bytes(a1);
-                let g1 = classify_gap(g1b);
-                let g2 = self.gap(a2);
+                let g1 = self.cg[m];
+                let g2 = self.cg[m + 1];
                 let paren = self.a[a1].s > 0 && b[self.a[a1].s - 1] == b'(';
                 let ok_g1 = match g1 {
                     Gap::Paren => paren,
@@ -1033,7 +1073,7 @@ impl<'t> Scanner<'t> {
         if !cc && d.len() == 3 && g.len() > k + 1 && s0 > 0 && b[s0 - 1] == b'(' {
             let a1 = g[k + 1];
             let d1 = self.digits(a1);
-            if d1.len() == 7 && self.gap(ai) == Gap::Paren && check::nanp(d, &d1[..3]) {
+            if d1.len() == 7 && self.cg[k] == Gap::Paren && check::nanp(d, &d1[..3]) {
                 let end = self.extension(self.a[a1].e);
                 self.push(s0 - 1, end, T::PhoneNumber, 86, 0.85);
             }
@@ -1073,26 +1113,30 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    #[inline(never)]
     fn card_groups(&mut self, g: &[usize], k: usize) {
-        let first_gap = self.gap(g[k]);
+        let first_gap = self.cg[k];
         if !matches!(first_gap, Gap::Space | Gap::Dash) {
             return;
         }
-        let mut digits: Vec<u8> = Vec::with_capacity(20);
+        // At most 19 digits plus one group of 6.
+        let mut buf = [0u8; 32];
+        let mut len = 0;
         let mut best: Option<usize> = None;
         for x in k..g.len() {
             let d = self.digits(g[x]);
             if d.len() < 3 || d.len() > 6 {
                 break;
             }
-            digits.extend_from_slice(d);
-            if digits.len() > 19 {
+            buf[len..len + d.len()].copy_from_slice(d);
+            len += d.len();
+            if len > 19 {
                 break;
             }
-            if x > k && digits.len() >= 12 && check::card(&digits) && !self.tight_after(g, x) {
+            if x > k && len >= 12 && check::card(&buf[..len]) && !self.tight_after(g, x) {
                 best = Some(x);
             }
-            if x + 1 < g.len() && self.gap(g[x]) != first_gap {
+            if x + 1 < g.len() && self.cg[x] != first_gap {
                 break;
             }
         }
@@ -1105,6 +1149,7 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    #[inline(never)]
     fn age(&mut self, ai: usize) {
         let d = self.digits(ai);
         let v = check::num(d);
@@ -1127,8 +1172,19 @@ impl<'t> Scanner<'t> {
     // Label-anchored values
     // ------------------------------------------------------------------
 
+    #[inline(always)]
     fn labelled(&mut self, ai: usize) {
-        const KINDS: u64 = words::MRN | words::PLAN | words::ACCT | words::DL;
+        // The first step of `label`, inlined where it is called: most
+        // values have no label or filler word right before them.
+        if ai == 0 || !self.a[ai - 1].has(LABEL_KINDS | words::FILLER) {
+            return;
+        }
+        self.labelled_value(ai);
+    }
+
+    #[inline(never)]
+    fn labelled_value(&mut self, ai: usize) {
+        const KINDS: u64 = LABEL_KINDS;
         let Some(li) = self.label(ai, KINDS, 5) else {
             return;
         };
@@ -1208,9 +1264,11 @@ impl<'t> Scanner<'t> {
         {
             let (x, y) = (self.word(i + 1), self.word(i + 2));
             if x.len() == 3 && y.len() == 4 {
-                let mut all = up.to_vec();
-                all.extend(x.iter().map(u8::to_ascii_uppercase));
-                all.extend(y.iter().map(u8::to_ascii_uppercase));
+                let mut all = [0u8; 11];
+                all[..4].copy_from_slice(up);
+                all[4..7].copy_from_slice(x);
+                all[7..].copy_from_slice(y);
+                all.make_ascii_uppercase();
                 if check::mbi(&all) {
                     self.push(a.s, self.a[i + 2].e, T::UsMbi, 92, 0.97);
                 }
@@ -1223,7 +1281,7 @@ impl<'t> Scanner<'t> {
             && up[2].is_ascii_digit()
             && up[3].is_ascii_digit()
         {
-            self.iban(i, up.to_vec());
+            self.iban(i, up);
         }
         // Ordinal day: "4th of June".
         if w.len() <= 4 && w[0].is_ascii_digit() {
@@ -1243,22 +1301,34 @@ impl<'t> Scanner<'t> {
         self.labelled(i);
     }
 
-    fn iban(&mut self, i: usize, mut all: Vec<u8>) {
+    /// `up`: atom `i` upper-cased (at most 34 bytes).
+    fn iban(&mut self, i: usize, up: &[u8]) {
         let a = self.a[i];
         let mut best = None;
-        if check::iban(&all) {
+        // Under 34 characters, then one more group of at most 4.
+        let mut buf = [0u8; 40];
+        let mut len = up.len();
+        buf[..len].copy_from_slice(up);
+        // `check::iban` wants 15-34 characters, and the country's length
+        // when it knows it: the mod-97 pass runs only at that length.
+        let want = check::iban_length(&up[..2]);
+        let may = |len: usize| len >= 15 && want.is_none_or(|w| w == len);
+        if may(len) && check::iban(&buf[..len]) {
             best = Some(a.e);
         }
         let mut j = i;
-        while j + 1 < self.a.len() && all.len() < 34 {
+        while j + 1 < self.a.len() && len < 34 {
             let gp = self.gap_bytes(j);
             let next = self.a[j + 1];
             if !(gp == b" " || gp == b"-") || next.len() > 4 || next.cls & NONASCII != 0 {
                 break;
             }
             j += 1;
-            all.extend(self.word(j).iter().map(u8::to_ascii_uppercase));
-            if check::iban(&all) {
+            let w = self.word(j);
+            buf[len..len + w.len()].copy_from_slice(w);
+            buf[len..len + w.len()].make_ascii_uppercase();
+            len += w.len();
+            if may(len) && check::iban(&buf[..len]) {
                 best = Some(next.e);
             }
         }
@@ -1281,10 +1351,10 @@ impl<'t> Scanner<'t> {
         {
             self.labelled(i);
         }
-        if a.w.flags == 0 {
+        let f = a.w.flags;
+        if f & words::ACTS == 0 {
             return;
         }
-        let f = a.w.flags;
         if f & words::MONTH != 0 {
             self.month_date(i);
         }
@@ -1300,26 +1370,15 @@ impl<'t> Scanner<'t> {
             | words::RELATION
             | words::NAMEIS
             | words::FIRST
-            | words::VERBNAME)
+            | words::VERBNAME
+            | words::SELFREF)
             != 0
-            || self.i_am_or_this_is(i)
         {
             self.person(i);
         }
         if f & words::UNIT != 0 && self.word(i).eq_ignore_ascii_case(b"box") {
             self.po_box(i);
         }
-    }
-
-    /// "am" and "m" (I am X, I'm X) and "is" (this is X): the short words
-    /// `person` reads without a flag. Checked here so the many other short
-    /// function words (to, of, in, a) do not go through `person` at all.
-    #[inline]
-    fn i_am_or_this_is(&self, i: usize) -> bool {
-        let w = self.word(i);
-        w.eq_ignore_ascii_case(b"m")
-            || w.eq_ignore_ascii_case(b"am")
-            || w.eq_ignore_ascii_case(b"is")
     }
 
     fn ipv6(&mut self, i: usize) {
@@ -1554,7 +1613,21 @@ impl<'t> Scanner<'t> {
         }
     }
 
+    #[inline(always)]
     fn day_first_date(&mut self, i: usize) {
+        // A month name next, or "of" then one: checked before the day,
+        // where the call is.
+        if self
+            .a
+            .get(i + 1)
+            .is_some_and(|m| m.has(words::MONTH) || m.len() == 2)
+        {
+            self.day_month(i);
+        }
+    }
+
+    #[inline(never)]
+    fn day_month(&mut self, i: usize) {
         if !self.day_at(i) {
             return;
         }
@@ -1591,10 +1664,25 @@ impl<'t> Scanner<'t> {
     // Street addresses
     // ------------------------------------------------------------------
 
+    #[inline(always)]
     fn address(&mut self, i: usize) {
+        // The street suffix is the second to fifth word after the number:
+        // without one there, the walk in `street` finds nothing.
+        let n = self.a.len();
+        if i + 2 < n
+            && self.a[i + 2..n.min(i + 6)]
+                .iter()
+                .any(|w| w.has(words::SUFFIX))
+        {
+            self.street(i);
+        }
+    }
+
+    #[inline(never)]
+    fn street(&mut self, i: usize) {
         let n = self.a.len();
         let num = self.a[i];
-        if check::num(self.word(i)) == 0 || i + 2 >= n {
+        if check::num(self.word(i)) == 0 {
             return;
         }
         let b = self.b;
@@ -1966,22 +2054,28 @@ impl<'t> Scanner<'t> {
         if f & words::RELATION != 0 && matches!(g, b" " | b", " | b": ") {
             push_name(self, i + 1, false, false, 0.7);
         }
-        // "I am X", "I'm X", "this is X".
-        let (lbuf, lnum) = lower16(w);
-        let lower = &lbuf[..lnum];
-        if (lower == b"am"
-            || (lower == b"m"
+        // "I am X", "I'm X", "this is X": only am, m and is carry SELFREF.
+        if f & words::SELFREF != 0 {
+            let (lbuf, lnum) = lower16(w);
+            let lower = &lbuf[..lnum];
+            if (lower == b"am"
+                || (lower == b"m"
+                    && i > 0
+                    && self.word(i - 1).eq_ignore_ascii_case(b"i")
+                    && matches!(self.gap_bytes(i - 1), b"'" | b"\xe2\x80\x99")))
                 && i > 0
-                && self.word(i - 1).eq_ignore_ascii_case(b"i")
-                && matches!(self.gap_bytes(i - 1), b"'" | b"\xe2\x80\x99")))
-            && i > 0
-            && g == b" "
-            && (lower == b"m" || self.word(i - 1).eq_ignore_ascii_case(b"i"))
-        {
-            push_name(self, i + 1, false, false, 0.7);
-        }
-        if lower == b"is" && i > 0 && self.word(i - 1).eq_ignore_ascii_case(b"this") && g == b" " {
-            push_name(self, i + 1, false, false, 0.7);
+                && g == b" "
+                && (lower == b"m" || self.word(i - 1).eq_ignore_ascii_case(b"i"))
+            {
+                push_name(self, i + 1, false, false, 0.7);
+            }
+            if lower == b"is"
+                && i > 0
+                && self.word(i - 1).eq_ignore_ascii_case(b"this")
+                && g == b" "
+            {
+                push_name(self, i + 1, false, false, 0.7);
+            }
         }
         // "spoke with X", "referred by X", "seen by X".
         if f & words::VERBNAME != 0 && g == b" " && i > 0 {

@@ -260,8 +260,11 @@ fn names() {
 
 #[test]
 fn self_introductions() {
-    // The short words `person` reads without a flag (am, m, is).
+    // The short words `person` reads (am, m, is) carry their own flag,
+    // in any case.
     has("hello, I am Tamsin Holloway", E::Person, "Tamsin Holloway");
+    has("I AM Tamsin Holloway", E::Person, "Tamsin Holloway");
+    has("This Is Tamsin Holloway", E::Person, "Tamsin Holloway");
     has(
         "I'm Tamsin Holloway from the clinic",
         E::Person,
@@ -319,6 +322,86 @@ fn masking() {
         "[MEDICAL_RECORD_NUMBER]"
     );
     assert_eq!(masked_value(E::Date, "June 4, 1942"), "[DATE]");
+    // Whitespace becomes a space; only trailing digits are kept, at most
+    // four, two for 6-8 characters, none under 6.
+    assert_eq!(
+        masked_value(E::CreditCard, "4111\t1111 1111\n1111"),
+        "**** **** **** 1111"
+    );
+    assert_eq!(masked_value(E::UsMbi, "1EG4TE5MK73"), "*********73");
+    assert_eq!(masked_value(E::UsMbi, "1EG4TE5MK7X"), "[US_MBI]");
+    assert_eq!(masked_value(E::AccountNumber, "AB-123456"), "**-****56");
+    assert_eq!(masked_value(E::AccountNumber, "123456789"), "*****6789");
+    // Non-ASCII separators stay; non-ASCII whitespace becomes a space.
+    assert_eq!(
+        masked_value(E::AccountNumber, "12\u{2013}345\u{a0}6789"),
+        "**\u{2013}*** 6789"
+    );
+}
+
+#[test]
+fn cheap_first_checks_keep_what_they_guard() {
+    // A suffix as the fifth word after the number.
+    has(
+        "lives at 12 North Old Mill Creek Road now",
+        E::StreetAddress,
+        "12 North Old Mill Creek Road",
+    );
+    // "of" between the day and the month.
+    has("seen on 4 of June 2021", E::Date, "4 of June 2021");
+    // Phone forms: leading 1, area code, 11 digits, '+'.
+    has(
+        "call 1-555-867-5309 today",
+        E::PhoneNumber,
+        "1-555-867-5309",
+    );
+    has(
+        "call +44 20 7946 0958 today",
+        E::PhoneNumber,
+        "+44 20 7946 0958",
+    );
+    has("call 15558675309 today", E::PhoneNumber, "15558675309");
+    // A labelled value after a filler word.
+    has("MRN is 4455667", E::MedicalRecordNumber, "4455667");
+    // Ages are 90-130: the first digits decide before the call.
+    has("age: 90", E::Age, "90");
+    has("age: 130", E::Age, "130");
+    has("age: 119", E::Age, "119");
+    none_of("age: 131", E::Age);
+    none_of("age: 89", E::Age);
+    none_of("age: 140", E::Age);
+    // Card groups: a first group of 3-6 digits then a space or a dash.
+    has(
+        "card 4111 1111 1111 1111 on file",
+        E::CreditCard,
+        "4111 1111 1111 1111",
+    );
+    has(
+        "card 4111-1111-1111-1111 on file",
+        E::CreditCard,
+        "4111-1111-1111-1111",
+    );
+    // IBAN: mod-97 at the country's length, or at every length from 15 to
+    // 34 for a country without one.
+    has(
+        "wire to GB82 WEST 1234 5698 7654 32 today",
+        E::IbanCode,
+        "GB82 WEST 1234 5698 7654 32",
+    );
+    has(
+        "wire to LY5012345678901234 today",
+        E::IbanCode,
+        "LY5012345678901234",
+    );
+    has(
+        "wire to LY50 1234 5678 9012 34 today",
+        E::IbanCode,
+        "LY50 1234 5678 9012 34",
+    );
+    none_of("wire to GB82WEST1234569876543 today", E::IbanCode);
+    // A day then a month name, and a street number without a suffix.
+    has("born 4 June 1950", E::Date, "4 June 1950");
+    none_of("took 12 pills with water", E::StreetAddress);
 }
 
 #[test]

@@ -53,6 +53,24 @@ pub const DIRECTION: u64 = 1 << 34;
 pub const VERBNAME: u64 = 1 << 35;
 /// Words that end a label search (a new clause starts).
 pub const PO: u64 = 1 << 36;
+/// "am", "m", "is": "I am X", "I'm X", "this is X" may follow.
+pub const SELFREF: u64 = 1 << 37;
+
+/// The flags on which the walk over the atoms does something for a word
+/// itself (dates, URLs, names, P.O. boxes): a word with none of them is
+/// only context that other recognisers read.
+pub const ACTS: u64 = MONTH
+    | SCHEME
+    | TLD
+    | TITLE
+    | GREET
+    | SIGNOFF
+    | RELATION
+    | NAMEIS
+    | FIRST
+    | VERBNAME
+    | UNIT
+    | SELFREF;
 
 /// Every label flag that anchors a value.
 pub const LABELS: u64 = SSN
@@ -433,8 +451,8 @@ const LIST: &[(&str, u64)] = &[
     ("ask", STOP),
     ("asked", STOP),
     ("cc'd", STOP),
-    ("am", STOP),
-    ("m", STOP),
+    ("am", STOP | SELFREF),
+    ("m", STOP | SELFREF),
     ("this", STOP),
     ("i", STOP),
     ("he", STOP),
@@ -527,7 +545,7 @@ const LIST: &[(&str, u64)] = &[
     ("complains", STOP),
     ("states", STOP),
     ("stated", STOP),
-    ("is", FILLER | STOP),
+    ("is", FILLER | STOP | SELFREF),
     ("info", STOP | TLD),
     ("information", STOP),
     ("intake", STOP),
@@ -976,7 +994,7 @@ const FILTER_BITS: u32 = 14;
 /// multiplication per lookup), and in front of it a one-hash Bloom filter
 /// that fits in L1: most words of prose are not in the table, and the
 /// filter turns them away without touching the table.
-struct Table {
+pub struct Table {
     keys: Vec<u128>,
     vals: Vec<u64>,
     filter: Vec<u64>,
@@ -992,7 +1010,7 @@ fn filter_bit(h: u64) -> usize {
     ((h >> (64 - BITS - FILTER_BITS)) as usize) & ((1 << FILTER_BITS) - 1)
 }
 
-fn table() -> &'static Table {
+pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut t = Table {
@@ -1043,47 +1061,67 @@ pub fn lookup(word: &[u8]) -> Word {
 /// shifted, near its end) and masks; no copy of a variable length.
 #[inline]
 pub fn lookup_at(text: &[u8], s: usize, e: usize) -> Word {
-    let n = e.saturating_sub(s);
-    if n == 0 || n > 16 || e > text.len() {
+    lookup_in(table(), text, s, e)
+}
+
+/// The masks that keep the first `n` bytes of a 16-byte key, per `n`.
+const KEY_MASKS: [(u64, u64); 17] = {
+    let mut m = [(0u64, 0u64); 17];
+    let mut n = 1;
+    while n <= 16 {
+        m[n] = if n <= 8 {
+            (u64::MAX >> (64 - 8 * n), 0)
+        } else {
+            (u64::MAX, u64::MAX >> (64 - 8 * (n - 8)))
+        };
+        n += 1;
+    }
+    m
+};
+
+/// [`lookup_at`] in table `t` (the tokenizer fetches it once per text).
+#[inline(always)]
+pub fn lookup_in(t: &Table, text: &[u8], s: usize, e: usize) -> Word {
+    let n = e.wrapping_sub(s);
+    if n.wrapping_sub(1) >= 16 || e > text.len() {
         return Word::default();
     }
     let len = text.len();
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    if n <= 8
+        && let Some(c) = text.get(s..).and_then(<[u8]>::first_chunk::<8>)
+    {
+        // Most words: one 8-byte load, no shift.
+        let lo = (u64::from_le_bytes(*c) | LOWER) & KEY_MASKS[n].0;
+        return probe(t, u128::from(lo));
+    }
     if len < 16 {
-        return lookup_short(&text[s..e]);
+        return lookup_short(t, &text[s..e]);
     }
     // 16 bytes from `from`, the word `shift` bytes in.
     let from = s.min(len - 16);
     let shift = s - from;
-    let load = |at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&text[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
-    let (mut lo, mut hi) = (load(from), load(from + 8));
+    let mut raw = [0u8; 16];
+    raw.copy_from_slice(&text[from..from + 16]);
+    let mut k = u128::from_le_bytes(raw);
     if shift > 0 {
         // Only near the end of the text (shift < 16).
-        let k = (u128::from(lo) | u128::from(hi) << 64) >> (shift * 8);
-        (lo, hi) = (k as u64, (k >> 64) as u64);
+        k >>= shift * 8;
     }
-    let (lo_mask, hi_mask) = if n <= 8 {
-        (u64::MAX >> (64 - 8 * n), 0)
-    } else {
-        (u64::MAX, u64::MAX >> (64 - 8 * (n - 8)))
-    };
-    const LOWER: u64 = 0x2020_2020_2020_2020;
+    let (lo, hi) = (k as u64, (k >> 64) as u64);
+    let (lo_mask, hi_mask) = KEY_MASKS[n];
     let k = u128::from((lo | LOWER) & lo_mask) | u128::from((hi | LOWER) & hi_mask) << 64;
-    probe(k)
+    probe(t, k)
 }
 
-/// [`lookup_at`] in a text shorter than 16 bytes.
+/// [`lookup_in`] in a text shorter than 16 bytes.
 #[cold]
-fn lookup_short(word: &[u8]) -> Word {
-    probe(key(word))
+fn lookup_short(t: &Table, word: &[u8]) -> Word {
+    probe(t, key(word))
 }
 
 #[inline(always)]
-fn probe(k: u128) -> Word {
-    let t = table();
+fn probe(t: &Table, k: u128) -> Word {
     let h = hash(k);
     let f = filter_bit(h);
     if t.filter[f >> 6] & (1 << (f & 63)) == 0 {
@@ -1174,6 +1212,10 @@ mod tests {
                 }
             }
         }
+        for w in ["am", "M", "Is"] {
+            assert_ne!(lookup(w.as_bytes()).flags & SELFREF, 0, "{w}");
+        }
+        assert_eq!(lookup(b"the").flags & ACTS, 0);
         assert_eq!(lookup(b"seventeenletterss").flags, 0);
         assert_eq!(lookup(b"").flags, 0);
         assert_eq!(lookup(b"dr.").flags, 0);
