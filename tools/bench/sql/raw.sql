@@ -1,0 +1,6 @@
+-- A bare INSERT into a copy of bookings (same indexes; superuser, no RLS, no
+-- foreign key), as the bench's pgbench stage.
+\set s random(1, 9000000000000000000)
+\startpipeline
+INSERT INTO public.bench_raw (tenant_id, slot_id, user_id, user_name, user_email, status) VALUES ('11111111-1111-4111-8111-111111111111', 'pg-' || :s, 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'Ada Patient', 'ada@example.com', 'confirmed') RETURNING id, created_at;
+\endpipeline
