@@ -280,9 +280,22 @@ pub fn events_dir() -> PathBuf {
 }
 
 /// The raw text of `events/<name>.json`.
+/// The text of `events/<name>.json`, read from disk once per process (the
+/// bench's throughput loop builds a request per invocation, and a file read
+/// each time would be bench overhead counted against the functions).
 pub fn event_text(name: &str) -> String {
-    let path = events_dir().join(format!("{name}.json"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    static CACHE: std::sync::Mutex<std::collections::BTreeMap<String, String>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache
+        .entry(name.to_owned())
+        .or_insert_with(|| {
+            let path = events_dir().join(format!("{name}.json"));
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        })
+        .clone()
 }
 
 /// Builds a request from `events/<name>.json`: its tenant, booking id and
