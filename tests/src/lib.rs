@@ -279,7 +279,6 @@ pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
-/// The raw text of `events/<name>.json`.
 /// The text of `events/<name>.json`, read from disk once per process (the
 /// bench's throughput loop builds a request per invocation, and a file read
 /// each time would be bench overhead counted against the functions).

@@ -5,10 +5,6 @@ use integration_tests::{JWT_SECRET, TestDb, event, status, token};
 use serde_json::json;
 use shared::{AppState, Config};
 
-async fn secrets_client() -> SecretsClient {
-    shared::secrets::client_from_env()
-}
-
 async fn put_secret(client: &SecretsClient, name: &str, value: &str) -> String {
     let out = client
         .create_secret()
@@ -24,7 +20,7 @@ async fn put_secret(client: &SecretsClient, name: &str, value: &str) -> String {
 async fn database_and_jwt_credentials_are_read_from_secrets_manager() {
     let db = TestDb::new().await;
     let t = db.tenant().await;
-    let sm = secrets_client().await;
+    let sm = shared::secrets::client_from_env();
     // An RDS-style secret naming Postgres directly; DB_POOLER_HOST/PORT send us through PgBouncer.
     let pooler: tokio_postgres::Config = db.pooler_url().parse().expect("pooler url");
     let pooler_port = pooler.get_ports().first().copied().unwrap_or(6432);
@@ -75,7 +71,7 @@ async fn a_rotated_database_secret_is_picked_up_by_the_warm_function() {
     }
     let direct: tokio_postgres::Config = db.direct_url().parse().expect("direct url");
     let port = direct.get_ports().first().copied().unwrap_or(5432);
-    let sm = secrets_client().await;
+    let sm = shared::secrets::client_from_env();
     let secret = |user: &str| {
         json!({"username": user, "password": "unused-with-trust-auth", "host": "127.0.0.1", "port": port, "dbname": db.name})
             .to_string()
